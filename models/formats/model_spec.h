@@ -23,6 +23,8 @@ struct RopeScaling {
     float highFreqFactor = 4.0f;          // llama3
     uint32_t originalContextLength = 0;   // llama3 / yarn
 };
+// Note: llama.cpp's GGUF files keep no llama3 factors in metadata; they store the per-dimension
+// frequency divisors as the tensor rope_freqs.weight instead (see ModelSpec::ropeFreqsTensor).
 
 struct ModelSpec {
     // GGUF architecture name: "llama" (llama 2/3, mistral), "qwen2", "qwen3".
@@ -38,6 +40,9 @@ struct ModelSpec {
     uint32_t contextLength = 0;       // max_position_embeddings
     float ropeTheta = 10000.0f;
     RopeScaling ropeScaling;
+    // GGUF only: the file holds rope_freqs.weight (head_dim/2 f32 divisors of the RoPE
+    // frequencies). llama3 scaling is then given by that tensor, not by the factors above.
+    bool ropeFreqsTensor = false;
     float normEps = 1e-5f;
     bool tiedEmbeddings = false;      // output projection reuses token_embd
     bool attentionBias = false;       // q/k/v biases (qwen2)
