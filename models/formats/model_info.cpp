@@ -1,0 +1,137 @@
+#include "models/formats/model_info.h"
+
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "models/formats/byte_cursor.h"
+#include "models/formats/gguf.h"
+#include "models/formats/model_spec.h"
+#include "models/formats/safetensors.h"
+
+namespace hearth {
+
+namespace {
+
+std::string dominant(const std::map<std::string, uint64_t>& bytesByType) {
+    std::string best;
+    uint64_t most = 0;
+    for (const auto& [type, bytes] : bytesByType) {
+        if (best.empty() || bytes > most) {
+            best = type;
+            most = bytes;
+        }
+    }
+    return best;
+}
+
+ModelInfo describeGguf(const std::filesystem::path& path) {
+    gguf::GgufFile f = gguf::GgufFile::open(path);
+    ModelInfo info;
+    info.format = ModelInfo::Format::Gguf;
+    info.path = path;
+    info.fileSize = f.fileSize();
+    info.architecture = f.getString("general.architecture").value_or("unknown");
+    info.name = f.getString("general.name").value_or("");
+    info.tensorCount = f.tensors().size();
+    std::map<std::string, uint64_t> bytesByType;
+    for (const auto& t : f.tensors()) {
+        std::string type(dtypeName(t.type));
+        info.parameters += t.elements();
+        ++info.typeCounts[type];
+        bytesByType[type] += t.bytes;
+    }
+    info.dominantType = dominant(bytesByType);
+    info.contextLength = f.getUInt(info.architecture + ".context_length").value_or(0);
+    if (const gguf::Array* tokens = f.getArray("tokenizer.ggml.tokens")) info.vocabSize = tokens->items.size();
+    else info.vocabSize = f.getUInt(info.architecture + ".vocab_size").value_or(0);
+    info.hasChatTemplate = f.getString("tokenizer.chat_template").has_value();
+    // A model file of a supported architecture must also describe a model we could build.
+    if (info.architecture == "llama" || info.architecture == "qwen2" || info.architecture == "qwen3") {
+        ModelSpec spec = specFromGguf(f);
+        info.supported = true;
+        if (info.contextLength == 0) info.contextLength = spec.contextLength;
+        if (info.vocabSize == 0) info.vocabSize = spec.vocabSize;
+    }
+    return info;
+}
+
+bool hasChatTemplateFiles(const std::filesystem::path& folder) {
+    std::error_code ec;
+    if (std::filesystem::exists(folder / "chat_template.jinja", ec) ||
+        std::filesystem::exists(folder / "chat_template.json", ec))
+        return true;
+    auto cfg = folder / "tokenizer_config.json";
+    if (!std::filesystem::exists(cfg, ec)) return false;
+    std::ifstream in(cfg, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    try {
+        auto j = nlohmann::json::parse(ss.str());
+        return j.is_object() && j.contains("chat_template") && !j["chat_template"].is_null();
+    } catch (const nlohmann::json::exception& e) {
+        throw FormatError(cfg.string() + ": not valid JSON (" + e.what() + ")");
+    }
+}
+
+ModelInfo describeFolder(const std::filesystem::path& folder) {
+    std::error_code ec;
+    if (!std::filesystem::exists(folder / "config.json", ec))
+        throw FormatError(folder.string() + ": no config.json (expected a .gguf file or a Hugging Face model folder)");
+    ModelSpec spec = specFromHfConfig(folder / "config.json");
+    auto ck = safetensors::SafetensorsCheckpoint::open(folder);
+    ModelInfo info;
+    info.format = ModelInfo::Format::Safetensors;
+    info.path = folder;
+    info.architecture = spec.architecture;
+    info.name = spec.name;
+    info.supported = true;
+    info.contextLength = spec.contextLength;
+    info.vocabSize = spec.vocabSize;
+    info.hasChatTemplate = hasChatTemplateFiles(folder);
+    std::map<std::string, uint64_t> bytesByType;
+    for (const auto& name : ck.tensorNames()) {
+        const auto* t = ck.tensor(name);
+        std::string type(safetensors::dtypeName(t->dtype));
+        for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        // transformers counts a tied output projection once, even when the checkpoint stores it.
+        if (!(spec.tiedEmbeddings && name == "lm_head.weight")) info.parameters += t->elements();
+        ++info.typeCounts[type];
+        bytesByType[type] += t->bytes;
+    }
+    info.tensorCount = ck.tensorNames().size();
+    info.dominantType = dominant(bytesByType);
+    for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+        if (entry.path().extension() == ".safetensors" && entry.is_regular_file(ec)) info.fileSize += entry.file_size(ec);
+    }
+    return info;
+}
+
+}  // namespace
+
+ModelInfo describeModel(const std::filesystem::path& path) {
+    std::error_code ec;
+    auto status = std::filesystem::status(path, ec);
+    if (ec || !std::filesystem::exists(status))
+        throw FormatError(path.string() + ": no such file or folder");
+    if (std::filesystem::is_directory(status)) return describeFolder(path);
+    if (path.filename() == "config.json") return describeFolder(path.parent_path().empty() ? "." : path.parent_path());
+    return describeGguf(path);
+}
+
+std::string formatParameterCount(uint64_t n) {
+    char buf[32];
+    auto x = static_cast<double>(n);
+    if (n >= 1000000000ull) std::snprintf(buf, sizeof buf, "%.2f B", x / 1e9);
+    else if (n >= 1000000ull) std::snprintf(buf, sizeof buf, "%.1f M", x / 1e6);
+    else if (n >= 1000ull) std::snprintf(buf, sizeof buf, "%.1f K", x / 1e3);
+    else std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(n));
+    return buf;
+}
+
+std::string formatFileSize(uint64_t bytes) { return formats_detail::humanBytes(bytes); }
+
+}  // namespace hearth
