@@ -1,0 +1,298 @@
+// The element-wise, normalisation, position and attention ops of the CPU backend (matmul is in
+// cpu_matmul.cpp). Each op checks its tensors first, then runs split across the pool where the
+// work is large enough to pay for waking the workers.
+#include "backends/cpu/cpu_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+
+namespace hearth::cpu {
+
+namespace {
+
+// Below this many elements an element-wise op runs on the calling thread alone.
+constexpr int64_t kParallelElements = 1 << 15;
+
+void requireType(const Tensor& t, DType type, const char* op, const char* what) {
+    if (t.type != type)
+        throw BackendError(std::string("cpu: ") + op + ": " + what + " must be " + std::string(dtypeName(type)) +
+                           ", not " + std::string(dtypeName(t.type)));
+}
+
+void requireShape(bool ok, const char* op, const std::string& why) {
+    if (!ok) throw BackendError(std::string("cpu: ") + op + ": " + why);
+}
+
+std::string shape(const Tensor& t) {
+    return "{" + std::to_string(t.ne[0]) + ", " + std::to_string(t.ne[1]) + ", " + std::to_string(t.ne[2]) + ", " +
+           std::to_string(t.ne[3]) + "}";
+}
+
+}  // namespace
+
+CpuBackend::CpuBackend(DeviceInfo info, const BackendOptions& options)
+    : info_(std::move(info)),
+      kernels_(bestKernels()),
+      pool_(options.threads > 0 ? options.threads : physicalCoreCount()) {}
+
+void CpuBackend::embed(const Tensor& out, const Tensor& table, const Tensor& ids) {
+    const char* op = "embed";
+    requireType(out, DType::F32, op, "out");
+    requireType(ids, DType::I32, op, "ids");
+    if (!isSupportedWeightType(table.type))
+        throw BackendError("cpu: embed: table type " + std::string(dtypeName(table.type)) + " is not supported");
+    const int64_t dim = table.ne[0], vocab = table.rows(), n = ids.elements();
+    requireShape(out.ne[0] == dim && out.rows() == n, op,
+                 "out " + shape(out) + " does not match dim " + std::to_string(dim) + " x " + std::to_string(n) + " ids");
+    float* o = data<float>(out, op, "out");
+    const char* t = data<const char>(table, op, "table");
+    const int32_t* id = data<const int32_t>(ids, op, "ids");
+    for (int64_t i = 0; i < n; ++i)
+        if (id[i] < 0 || id[i] >= vocab)
+            throw BackendError("cpu: embed: token id " + std::to_string(id[i]) + " is outside the vocabulary of " +
+                               std::to_string(vocab));
+    const size_t rowBytes = table.rowBytes();
+    pool_.parallelFor(n, std::max<int64_t>(1, kParallelElements / dim), [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) dequantizeRow(table.type, t + rowBytes * static_cast<size_t>(id[i]), o + i * dim, dim);
+    });
+}
+
+void CpuBackend::rmsNorm(const Tensor& out, const Tensor& x, const Tensor& weight, float eps) {
+    const char* op = "rmsNorm";
+    requireType(out, DType::F32, op, "out");
+    requireType(x, DType::F32, op, "x");
+    const int64_t d = x.ne[0], rows = x.rows();
+    requireShape(out.ne[0] == d && out.rows() == rows, op, "out " + shape(out) + " differs from x " + shape(x));
+    requireShape(weight.elements() == d && isSupportedWeightType(weight.type), op,
+                 "weight " + shape(weight) + " must hold " + std::to_string(d) + " values");
+    float* o = data<float>(out, op, "out");
+    const float* in = data<const float>(x, op, "x");
+    const void* w = data(weight, op, "weight");
+    std::vector<float> wf;
+    if (weight.type != DType::F32) {
+        wf.resize(static_cast<size_t>(d));
+        dequantizeRow(weight.type, w, wf.data(), d);
+        w = wf.data();
+    }
+    const float* wv = static_cast<const float*>(w);
+    pool_.parallelFor(rows, std::max<int64_t>(1, kParallelElements / d), [&](int64_t b, int64_t e, int) {
+        for (int64_t r = b; r < e; ++r) {
+            const float* xr = in + r * d;
+            double sum = 0.0;
+            for (int64_t i = 0; i < d; ++i) sum += static_cast<double>(xr[i]) * xr[i];
+            float inv = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(d) + eps));
+            float* orow = o + r * d;
+            for (int64_t i = 0; i < d; ++i) orow[i] = xr[i] * inv * wv[i];
+        }
+    });
+}
+
+void CpuBackend::rope(const Tensor& x, const Tensor& positions, const RopeParams& params) {
+    const char* op = "rope";
+    requireType(x, DType::F32, op, "x");
+    requireType(positions, DType::I32, op, "positions");
+    const int64_t headDim = x.ne[0], heads = x.ne[1], n = x.ne[2] * x.ne[3];
+    const int rd = params.rotaryDims;
+    requireShape(rd > 0 && rd % 2 == 0 && rd <= headDim, op,
+                 "rotaryDims " + std::to_string(rd) + " must be even and within the head size " + std::to_string(headDim));
+    requireShape(positions.elements() == n, op, "positions hold " + std::to_string(positions.elements()) +
+                                                    " values for " + std::to_string(n) + " tokens");
+    float* v = data<float>(x, op, "x");
+    const int32_t* pos = data<const int32_t>(positions, op, "positions");
+    const int half = rd / 2;
+    std::vector<double> invFreq(static_cast<size_t>(half));
+    const float* factors = nullptr;
+    if (params.freqFactors.valid()) {
+        requireType(params.freqFactors, DType::F32, op, "freqFactors");
+        requireShape(params.freqFactors.elements() >= half, op, "freqFactors must hold rotaryDims/2 values");
+        factors = data<const float>(params.freqFactors, op, "freqFactors");
+    }
+    for (int i = 0; i < half; ++i) {
+        invFreq[static_cast<size_t>(i)] = std::pow(static_cast<double>(params.theta), -2.0 * i / rd) /
+                                          (factors ? static_cast<double>(factors[i]) : 1.0);
+    }
+    const bool neox = params.style == RopeStyle::Neox;
+    pool_.parallelFor(n, std::max<int64_t>(1, kParallelElements / (headDim * heads)), [&](int64_t b, int64_t e, int) {
+        std::vector<float> cs(static_cast<size_t>(rd));
+        for (int64_t t = b; t < e; ++t) {
+            double p = static_cast<double>(pos[t]) * params.positionScale;
+            for (int i = 0; i < half; ++i) {
+                double angle = p * invFreq[static_cast<size_t>(i)];
+                cs[static_cast<size_t>(2 * i)] = static_cast<float>(std::cos(angle));
+                cs[static_cast<size_t>(2 * i + 1)] = static_cast<float>(std::sin(angle));
+            }
+            for (int64_t h = 0; h < heads; ++h) {
+                float* row = v + (t * heads + h) * headDim;
+                for (int i = 0; i < half; ++i) {
+                    float* a = neox ? row + i : row + 2 * i;
+                    float* c = neox ? row + i + half : row + 2 * i + 1;
+                    float co = cs[static_cast<size_t>(2 * i)], si = cs[static_cast<size_t>(2 * i + 1)];
+                    float x0 = *a, x1 = *c;
+                    *a = x0 * co - x1 * si;
+                    *c = x0 * si + x1 * co;
+                }
+            }
+        }
+    });
+}
+
+void CpuBackend::storeKv(const Tensor& kCache, const Tensor& vCache, const Tensor& k, const Tensor& v,
+                         const Tensor& positions) {
+    const char* op = "storeKv";
+    requireType(k, DType::F32, op, "k");
+    requireType(v, DType::F32, op, "v");
+    requireType(positions, DType::I32, op, "positions");
+    const int64_t rowElems = k.ne[0] * k.ne[1], n = k.ne[2] * k.ne[3];
+    const Tensor* caches[2] = {&kCache, &vCache};
+    const Tensor* src[2] = {&k, &v};
+    requireShape(v.elements() == k.elements() && v.ne[0] == k.ne[0], op, "k " + shape(k) + " and v " + shape(v) + " differ");
+    requireShape(positions.elements() == n, op, "positions must hold one value per token");
+    const int32_t* pos = data<const int32_t>(positions, op, "positions");
+    for (int c = 0; c < 2; ++c) {
+        const Tensor& cache = *caches[c];
+        requireShape(cache.type == DType::F16 || cache.type == DType::F32, op, "caches must be f16 or f32");
+        requireShape(cache.ne[0] * cache.ne[1] == rowElems, op,
+                     "cache " + shape(cache) + " does not match k/v rows " + shape(k));
+        const int64_t ctx = cache.ne[2] * cache.ne[3];
+        for (int64_t i = 0; i < n; ++i)
+            if (pos[i] < 0 || pos[i] >= ctx)
+                throw BackendError("cpu: storeKv: position " + std::to_string(pos[i]) + " is outside the context of " +
+                                   std::to_string(ctx));
+        const float* s = data<const float>(*src[c], op, c ? "v" : "k");
+        void* dst = data(cache, op, c ? "vCache" : "kCache");
+        for (int64_t i = 0; i < n; ++i) {
+            const float* row = s + i * rowElems;
+            if (cache.type == DType::F32) {
+                std::memcpy(static_cast<float*>(dst) + pos[i] * rowElems, row, static_cast<size_t>(rowElems) * 4);
+            } else {
+                uint16_t* d = static_cast<uint16_t*>(dst) + pos[i] * rowElems;
+                for (int64_t j = 0; j < rowElems; ++j) d[j] = f32ToF16(row[j]);
+            }
+        }
+    }
+}
+
+void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
+                           const Tensor& positions, float scale) {
+    const char* op = "attention";
+    requireType(out, DType::F32, op, "out");
+    requireType(q, DType::F32, op, "q");
+    requireType(positions, DType::I32, op, "positions");
+    const int64_t hd = q.ne[0], heads = q.ne[1], n = q.ne[2] * q.ne[3];
+    const int64_t kvHeads = kCache.ne[1], ctx = kCache.ne[2] * kCache.ne[3];
+    requireShape(out.elements() == q.elements() && out.ne[0] == hd, op, "out " + shape(out) + " differs from q " + shape(q));
+    requireShape(kCache.type == vCache.type && (kCache.type == DType::F16 || kCache.type == DType::F32), op,
+                 "k and v caches must both be f16 or both f32");
+    requireShape(kCache.ne[0] == hd && vCache.ne[0] == hd && vCache.ne[1] == kvHeads &&
+                     vCache.ne[2] * vCache.ne[3] == ctx, op,
+                 "caches " + shape(kCache) + " / " + shape(vCache) + " do not match q " + shape(q));
+    requireShape(kvHeads > 0 && heads % kvHeads == 0, op,
+                 std::to_string(heads) + " query heads cannot share " + std::to_string(kvHeads) + " kv heads");
+    requireShape(positions.elements() == n, op, "positions must hold one value per token");
+    const int32_t* pos = data<const int32_t>(positions, op, "positions");
+    for (int64_t i = 0; i < n; ++i)
+        if (pos[i] < 0 || pos[i] >= ctx)
+            throw BackendError("cpu: attention: position " + std::to_string(pos[i]) + " is outside the context of " +
+                               std::to_string(ctx));
+    float* o = data<float>(out, op, "out");
+    const float* qv = data<const float>(q, op, "q");
+    const char* kc = data<const char>(kCache, op, "kCache");
+    const char* vc = data<const char>(vCache, op, "vCache");
+    const bool f16 = kCache.type == DType::F16;
+    const size_t elemBytes = f16 ? 2 : 4;
+    const int64_t group = heads / kvHeads;
+
+    // Online softmax over blocks of cache rows: scores of a block first, then one rescale of the
+    // running sum per block instead of one per row.
+    constexpr int64_t kBlock = 64;
+    const size_t perThread = static_cast<size_t>(hd + kBlock);
+    attnScratch_.resize(perThread * static_cast<size_t>(pool_.threads()));
+    const KernelTable& kt = kernels_;
+    pool_.parallelFor(n * heads, 1, [&](int64_t b, int64_t e, int thread) {
+        float* acc = attnScratch_.data() + perThread * static_cast<size_t>(thread);
+        float* scores = acc + hd;
+        for (int64_t item = b; item < e; ++item) {
+            const int64_t i = item / heads, h = item % heads, kvh = h / group;
+            const float* qrow = qv + (i * heads + h) * hd;
+            std::fill(acc, acc + hd, 0.0f);
+            float maxScore = -std::numeric_limits<float>::infinity(), sum = 0.0f;
+            const int64_t last = pos[i];
+            for (int64_t t0 = 0; t0 <= last; t0 += kBlock) {
+                const int64_t count = std::min(kBlock, last + 1 - t0);
+                float blockMax = -std::numeric_limits<float>::infinity();
+                for (int64_t j = 0; j < count; ++j) {
+                    const char* krow = kc + static_cast<size_t>(((t0 + j) * kvHeads + kvh) * hd) * elemBytes;
+                    float s = f16 ? kt.dotF16(reinterpret_cast<const uint16_t*>(krow), qrow, hd)
+                                  : kt.dotF32(reinterpret_cast<const float*>(krow), qrow, hd);
+                    scores[j] = s * scale;
+                    blockMax = std::max(blockMax, scores[j]);
+                }
+                const float newMax = std::max(maxScore, blockMax);
+                if (newMax > maxScore && sum > 0.0f) {
+                    const float correction = std::exp(maxScore - newMax);
+                    sum *= correction;
+                    for (int64_t d = 0; d < hd; ++d) acc[d] *= correction;
+                }
+                maxScore = newMax;
+                for (int64_t j = 0; j < count; ++j) {
+                    const float p = std::exp(scores[j] - maxScore);
+                    sum += p;
+                    const char* vrow = vc + static_cast<size_t>(((t0 + j) * kvHeads + kvh) * hd) * elemBytes;
+                    if (f16) kt.axpyF16(p, reinterpret_cast<const uint16_t*>(vrow), acc, hd);
+                    else kt.axpyF32(p, reinterpret_cast<const float*>(vrow), acc, hd);
+                }
+            }
+            float* orow = o + (i * heads + h) * hd;
+            const float inv = 1.0f / sum;
+            for (int64_t d = 0; d < hd; ++d) orow[d] = acc[d] * inv;
+        }
+    });
+}
+
+void CpuBackend::siluMul(const Tensor& out, const Tensor& gate, const Tensor& up) {
+    const char* op = "siluMul";
+    for (const Tensor* t : {&out, &gate, &up}) requireType(*t, DType::F32, op, "every tensor");
+    const int64_t n = out.elements();
+    requireShape(gate.elements() == n && up.elements() == n, op, "out, gate and up must have the same size");
+    float* o = data<float>(out, op, "out");
+    const float* g = data<const float>(gate, op, "gate");
+    const float* u = data<const float>(up, op, "up");
+    pool_.parallelFor(n, kParallelElements, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    });
+}
+
+void CpuBackend::add(const Tensor& out, const Tensor& a, const Tensor& b) {
+    const char* op = "add";
+    for (const Tensor* t : {&out, &a, &b}) requireType(*t, DType::F32, op, "every tensor");
+    const int64_t n = out.elements();
+    requireShape(a.elements() == n && b.elements() == n, op, "out, a and b must have the same size");
+    float* o = data<float>(out, op, "out");
+    const float* x = data<const float>(a, op, "a");
+    const float* y = data<const float>(b, op, "b");
+    pool_.parallelFor(n, kParallelElements, [&](int64_t begin, int64_t end, int) {
+        for (int64_t i = begin; i < end; ++i) o[i] = x[i] + y[i];
+    });
+}
+
+void CpuBackend::argmax(const Tensor& out, const Tensor& x) {
+    const char* op = "argmax";
+    requireType(out, DType::I32, op, "out");
+    requireType(x, DType::F32, op, "x");
+    const int64_t vocab = x.ne[0], n = x.rows();
+    requireShape(out.elements() == n, op, "out must hold one id per row of x");
+    int32_t* o = data<int32_t>(out, op, "out");
+    const float* v = data<const float>(x, op, "x");
+    for (int64_t r = 0; r < n; ++r) {
+        const float* row = v + r * vocab;
+        int64_t best = 0;
+        for (int64_t i = 1; i < vocab; ++i)
+            if (row[i] > row[best] || (std::isnan(row[best]) && !std::isnan(row[i]))) best = i;
+        o[r] = static_cast<int32_t>(best);
+    }
+}
+
+}  // namespace hearth::cpu

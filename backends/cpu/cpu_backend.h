@@ -1,0 +1,64 @@
+// The CPU backend: ops run on the calling thread plus a pool of workers as soon as they are
+// enqueued, so download() and synchronize() have nothing to wait for. Weights are used in place
+// (loadWeights wraps the caller's mapping), activations live in 64-byte aligned heap buffers.
+//
+//   auto lib = hearth::cpu::makeCpuLibrary();
+//   auto be = lib->open(0, {.threads = 4});
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "backends/backend.h"
+#include "backends/cpu/kernels.h"
+#include "backends/cpu/thread_pool.h"
+
+namespace hearth::cpu {
+
+class CpuBackend final : public Backend {
+public:
+    CpuBackend(DeviceInfo info, const BackendOptions& options);
+
+    const DeviceInfo& device() const override { return info_; }
+    bool supportsWeightType(DType type) const override { return isSupportedWeightType(type); }
+
+    std::unique_ptr<Buffer> allocate(size_t bytes, BufferUsage usage) override;
+    std::unique_ptr<Buffer> loadWeights(const void* host, size_t bytes) override;
+    void upload(const Tensor& dst, const void* src, size_t bytes, size_t dstOffset = 0) override;
+    void download(void* dst, const Tensor& src, size_t bytes, size_t srcOffset = 0) override;
+    void synchronize() override {}
+
+    void embed(const Tensor& out, const Tensor& table, const Tensor& ids) override;
+    void matmul(const Tensor& x, std::span<const Projection> projections) override;
+    void rmsNorm(const Tensor& out, const Tensor& x, const Tensor& weight, float eps) override;
+    void rope(const Tensor& x, const Tensor& positions, const RopeParams& params) override;
+    void storeKv(const Tensor& kCache, const Tensor& vCache, const Tensor& k, const Tensor& v,
+                 const Tensor& positions) override;
+    void attention(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
+                   const Tensor& positions, float scale) override;
+    void siluMul(const Tensor& out, const Tensor& gate, const Tensor& up) override;
+    void add(const Tensor& out, const Tensor& a, const Tensor& b) override;
+    void argmax(const Tensor& out, const Tensor& x) override;
+
+    int threads() const { return pool_.threads(); }
+    const char* kernelName() const { return kernels_.name; }
+
+private:
+    // Host address of a tensor after checking that it is a CPU tensor of `type` inside its buffer.
+    template <class T = void>
+    T* data(const Tensor& t, const char* op, const char* what) const {
+        return static_cast<T*>(checked(t, op, what));
+    }
+    void* checked(const Tensor& t, const char* op, const char* what) const;
+    void quantizeInput(ActFormat format, const float* x, int64_t k, int64_t n);
+
+    DeviceInfo info_;
+    const KernelTable& kernels_;
+    ThreadPool pool_;
+    std::vector<uint8_t> actScratch_[3];  // one per ActFormat, reused between calls
+    std::vector<float> attnScratch_;
+};
+
+std::unique_ptr<BackendLibrary> makeCpuLibrary();
+
+}  // namespace hearth::cpu

@@ -1,0 +1,105 @@
+// Quantized matrix x vector (decode) and matrix x matrix (prefill) on the CPU.
+//
+// The input is converted once per call into the activation format each weight type needs, and
+// every projection of the call reads that one copy. The work is cut into chunks of weight rows
+// (across all projections, so q/k/v or gate/up share one parallel region); inside a chunk the
+// columns go in groups of kMaxCols, so each weight block is unpacked once per group while the
+// chunk's rows stay in L2 and the group's activations in L1.
+#include <algorithm>
+#include <atomic>
+#include <string>
+
+#include "backends/cpu/cpu_backend.h"
+
+namespace hearth::cpu {
+
+namespace {
+
+struct Chunk {
+    int projection;
+    int64_t firstRow, lastRow;  // [first, last)
+};
+
+// Rows per chunk: enough chunks for dynamic balance at decode, and for prefill few enough rows
+// that the chunk's weights stay in L2 while every column group passes over them.
+int64_t chunkRows(size_t rowBytes, int64_t n) {
+    if (n == 1) return 16;
+    const size_t budget = 256 * 1024;
+    return std::clamp<int64_t>(static_cast<int64_t>(budget / std::max<size_t>(rowBytes, 1)), 4, 128);
+}
+
+}  // namespace
+
+void CpuBackend::quantizeInput(ActFormat format, const float* x, int64_t k, int64_t n) {
+    const size_t rowBytes = activationRowBytes(format, k);
+    auto& buf = actScratch_[static_cast<int>(format)];
+    if (buf.size() < rowBytes * static_cast<size_t>(n)) buf.resize(rowBytes * static_cast<size_t>(n));
+    uint8_t* dst = buf.data();
+    pool_.parallelFor(n, std::max<int64_t>(1, 8192 / k), [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) quantizeActivation(format, x + i * k, dst + rowBytes * static_cast<size_t>(i), k);
+    });
+}
+
+void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections) {
+    const char* op = "matmul";
+    if (x.type != DType::F32) throw BackendError("cpu: matmul: the input must be f32");
+    const float* in = data<const float>(x, op, "x");
+    const int64_t k = x.ne[0], n = x.rows();
+    bool need[3] = {false, false, false};
+    for (const auto& p : projections) {
+        if (!isSupportedWeightType(p.weight.type) || !kernels_.dot[static_cast<uint32_t>(p.weight.type)])
+            throw BackendError("cpu: matmul: weight type " + std::string(dtypeName(p.weight.type)) + " is not supported");
+        data(p.weight, op, "weight");
+        const int64_t rows = p.weight.rows();
+        if (p.weight.ne[0] != k)
+            throw BackendError("cpu: matmul: weight rows have " + std::to_string(p.weight.ne[0]) +
+                               " elements but the input has " + std::to_string(k));
+        if (p.out.type != DType::F32 || p.out.ne[0] != rows || p.out.rows() != n)
+            throw BackendError("cpu: matmul: out must be f32 {" + std::to_string(rows) + ", " + std::to_string(n) + "}");
+        data(p.out, op, "out");
+        if (p.bias.valid() && (p.bias.type != DType::F32 || p.bias.elements() != rows))
+            throw BackendError("cpu: matmul: bias must be f32 with " + std::to_string(rows) + " values");
+        need[static_cast<int>(activationFormat(p.weight.type))] = true;
+    }
+    for (int f = 0; f < 3; ++f)
+        if (need[f]) quantizeInput(static_cast<ActFormat>(f), in, k, n);
+
+    std::vector<Chunk> chunks;
+    for (size_t pi = 0; pi < projections.size(); ++pi) {
+        const int64_t rows = projections[pi].weight.rows();
+        const int64_t step = chunkRows(projections[pi].weight.rowBytes(), n);
+        for (int64_t r = 0; r < rows; r += step) chunks.push_back({static_cast<int>(pi), r, std::min(rows, r + step)});
+    }
+    std::atomic<size_t> next{0};
+    auto work = [&](int, int) {
+        float tmp[kMaxCols];
+        for (size_t ci; (ci = next.fetch_add(1, std::memory_order_relaxed)) < chunks.size();) {
+            const Chunk& c = chunks[ci];
+            const Projection& p = projections[static_cast<size_t>(c.projection)];
+            const ActFormat format = activationFormat(p.weight.type);
+            const size_t actBytes = activationRowBytes(format, k);
+            const uint8_t* act = actScratch_[static_cast<int>(format)].data();
+            const DotFn dot = kernels_.dot[static_cast<uint32_t>(p.weight.type)];
+            const char* w = static_cast<const char*>(p.weight.buffer->hostPointer()) + p.weight.offset;
+            const size_t wRow = p.weight.rowBytes();
+            float* out = reinterpret_cast<float*>(static_cast<char*>(p.out.buffer->hostPointer()) + p.out.offset);
+            const float* bias = p.bias.valid()
+                ? reinterpret_cast<const float*>(static_cast<const char*>(p.bias.buffer->hostPointer()) + p.bias.offset)
+                : nullptr;
+            const int64_t rows = p.weight.rows();
+            for (int64_t c0 = 0; c0 < n; c0 += kMaxCols) {
+                const int cols = static_cast<int>(std::min<int64_t>(kMaxCols, n - c0));
+                const uint8_t* a = act + actBytes * static_cast<size_t>(c0);
+                for (int64_t r = c.firstRow; r < c.lastRow; ++r) {
+                    dot(k, w + wRow * static_cast<size_t>(r), a, actBytes, cols, tmp);
+                    const float b = bias ? bias[r] : 0.0f;
+                    for (int j = 0; j < cols; ++j) out[(c0 + j) * rows + r] = tmp[j] + b;
+                }
+            }
+        }
+    };
+    if (chunks.size() == 1) work(0, 1);
+    else pool_.run(work);
+}
+
+}  // namespace hearth::cpu

@@ -1,0 +1,69 @@
+// The CPU backend's inner loops, one table per instruction set, chosen once at run time.
+//
+// matmul quantizes its input once per call into activation blocks (BlockQ8A for the 32-element
+// weight types, BlockQ8_K for the K-quants, plain F32 for F32/F16/BF16 weights); a DotFn then
+// computes one weight row against up to kMaxCols activation columns, so that in prefill each
+// weight block is unpacked once and used for several tokens.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "backends/dtype.h"
+
+namespace hearth::cpu {
+
+// x[i] ≈ d * qs[i] for 32 activations; s = d * sum(qs), which the weight types with an offset
+// (Q4_0's -8, Q4_1's min, Q5_0's -16) need once per block instead of once per element.
+struct BlockQ8A {
+    float d;
+    float s;
+    int8_t qs[kQK];
+};
+static_assert(sizeof(BlockQ8A) == 40);
+
+enum class ActFormat { F32, Q8A, Q8K };
+
+inline constexpr int kMaxCols = 4;
+inline constexpr int kTypeSlots = 32;  // DType ids below this index the dot table
+
+// out[c] = dot(weight row of k elements, activation column c), c < cols <= kMaxCols; columns
+// lie `actStride` bytes apart in the activation format of the weight type.
+using DotFn = void (*)(int64_t k, const void* weight, const void* act, size_t actStride, int cols, float* out);
+
+struct KernelTable {
+    const char* name = "scalar";
+    DotFn dot[kTypeSlots] = {};
+    // Attention: a query against a cache row, and out += a * cache row, for F16 and F32 caches.
+    float (*dotF16)(const uint16_t* a, const float* b, int64_t n) = nullptr;
+    float (*dotF32)(const float* a, const float* b, int64_t n) = nullptr;
+    void (*axpyF16)(float a, const uint16_t* x, float* y, int64_t n) = nullptr;
+    void (*axpyF32)(float a, const float* x, float* y, int64_t n) = nullptr;
+};
+
+// Weight types matmul and embed accept.
+bool isSupportedWeightType(DType type);
+ActFormat activationFormat(DType weightType);
+// Bytes of one activation column of k elements in `format`.
+size_t activationRowBytes(ActFormat format, int64_t k);
+// Converts one column of k floats (k a multiple of the block size for the quantized formats).
+void quantizeActivation(ActFormat format, const float* x, void* out, int64_t k);
+// Any supported weight type -> F32, for embed and norms.
+void dequantizeRow(DType type, const void* src, float* dst, int64_t k);
+
+// The best table this CPU can run; HEARTH_CPU_KERNELS=scalar|avx2|avx512 picks a lower one.
+const KernelTable& bestKernels();
+// Every table this CPU can run, the plain C++ one first (for tests and benchmarks).
+std::vector<const KernelTable*> availableKernels();
+const KernelTable* kernelsByName(std::string_view name);  // nullptr if unknown or not runnable
+
+// Filled by each kernel translation unit.
+void fillScalarKernels(KernelTable& table);
+#if defined(HEARTH_CPU_X86)
+void fillAvx2Kernels(KernelTable& table);
+void fillAvx512Kernels(KernelTable& table);
+#endif
+
+}  // namespace hearth::cpu
