@@ -59,6 +59,36 @@ ModelInfo describeGguf(const std::filesystem::path& path) {
     return info;
 }
 
+std::string lowercase(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+void addSafetensorsTensor(ModelInfo& info, std::map<std::string, uint64_t>& bytesByType,
+                          const safetensors::TensorView& t, bool countParameters) {
+    std::string type = lowercase(safetensors::dtypeName(t.dtype));
+    if (countParameters) info.parameters += t.elements();
+    ++info.typeCounts[type];
+    bytesByType[type] += t.bytes;
+}
+
+// A lone .safetensors file: tensors only, no config to say what model it is.
+ModelInfo describeSafetensorsFile(const std::filesystem::path& path) {
+    auto f = safetensors::SafetensorsFile::open(path);
+    ModelInfo info;
+    info.format = ModelInfo::Format::Safetensors;
+    info.path = path;
+    info.architecture = "unknown";
+    std::error_code ec;
+    info.fileSize = std::filesystem::file_size(path, ec);
+    std::map<std::string, uint64_t> bytesByType;
+    for (const auto& t : f.tensors()) addSafetensorsTensor(info, bytesByType, t, true);
+    info.tensorCount = f.tensors().size();
+    info.dominantType = dominant(bytesByType);
+    return info;
+}
+
 bool hasChatTemplateFiles(const std::filesystem::path& folder) {
     std::error_code ec;
     if (std::filesystem::exists(folder / "chat_template.jinja", ec) ||
@@ -94,13 +124,8 @@ ModelInfo describeFolder(const std::filesystem::path& folder) {
     info.hasChatTemplate = hasChatTemplateFiles(folder);
     std::map<std::string, uint64_t> bytesByType;
     for (const auto& name : ck.tensorNames()) {
-        const auto* t = ck.tensor(name);
-        std::string type(safetensors::dtypeName(t->dtype));
-        for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         // transformers counts a tied output projection once, even when the checkpoint stores it.
-        if (!(spec.tiedEmbeddings && name == "lm_head.weight")) info.parameters += t->elements();
-        ++info.typeCounts[type];
-        bytesByType[type] += t->bytes;
+        addSafetensorsTensor(info, bytesByType, *ck.tensor(name), !(spec.tiedEmbeddings && name == "lm_head.weight"));
     }
     info.tensorCount = ck.tensorNames().size();
     info.dominantType = dominant(bytesByType);
@@ -118,6 +143,7 @@ ModelInfo describeModel(const std::filesystem::path& path) {
     if (ec || !std::filesystem::exists(status))
         throw FormatError(path.string() + ": no such file or folder");
     if (std::filesystem::is_directory(status)) return describeFolder(path);
+    if (path.extension() == ".safetensors") return describeSafetensorsFile(path);
     if (path.filename() == "config.json") return describeFolder(path.parent_path().empty() ? "." : path.parent_path());
     return describeGguf(path);
 }
