@@ -1,0 +1,295 @@
+// Device-side readers of the GGUF weight blocks (layouts in backends/dtype.h).
+//
+// Two readers per type:
+//  - dequant32(row, c, out): the c-th run of 32 consecutive weights of a row, as floats. Used by
+//    embed() and by the tile loader of the prefill matmul.
+//  - Dot<T>::partial(): one thread's share of the dot product of a weight block with the q8_1
+//    quantized activation, for the mat-vec kernels. kThreads threads share a block; each reads
+//    its bytes with the widest load the block's alignment allows (16 bytes for Q4_K/Q5_K, whose
+//    144/176-byte blocks keep 16-byte alignment) and dequantizes in registers with dp4a.
+//    Terms that need the whole block (offsets, mins) are split evenly between its threads, so
+//    the partials only add up to the right value once the warp has summed them.
+#pragma once
+
+#include "backends/cuda/gpu_compat.h"
+#include "backends/dtype.h"
+
+namespace hearth::cuda {
+
+// Activations quantized per 32 values: ds = (scale, scale * sum of q). 36 bytes, 4-aligned.
+struct Q8_1 {
+    half2 ds;
+    int qs[8];
+};
+
+__device__ __forceinline__ uint32_t load2x16(const uint8_t* p) {  // p is 2-aligned
+    const uint16_t* h = reinterpret_cast<const uint16_t*>(p);
+    return static_cast<uint32_t>(h[0]) | (static_cast<uint32_t>(h[1]) << 16);
+}
+__device__ __forceinline__ float loadHalf(const uint8_t* p) {
+    return gpu::halfToFloat(*reinterpret_cast<const uint16_t*>(p));
+}
+__device__ __forceinline__ int loadInt(const uint8_t* p) {  // p is 4-aligned
+    return *reinterpret_cast<const int*>(p);
+}
+
+// Scale and min of sub-block j (0..7) of a Q4_K/Q5_K block from its 12 packed bytes.
+__device__ __forceinline__ void kScaleMin(const uint8_t* s, int j, float& sc, float& m) {
+    if (j < 4) {
+        sc = s[j] & 63;
+        m = s[j + 4] & 63;
+    } else {
+        sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+        m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+// Bit 0 of each nibble of h (4 bits) moved to bit 4 of the matching byte.
+__device__ __forceinline__ int spreadBits4(uint32_t h) {
+    return static_cast<int>(((h & 1u) << 4) | ((h & 2u) << 11) | ((h & 4u) << 18) | ((h & 8u) << 25));
+}
+
+// ---- dequant32 --------------------------------------------------------------------------------
+
+template <DType T> struct Dequant;
+
+template <> struct Dequant<DType::F32> {
+    static __device__ void run(const uint8_t* row, int c, float* out) {
+        const float* p = reinterpret_cast<const float*>(row) + 32 * c;
+        for (int i = 0; i < 32; ++i) out[i] = p[i];
+    }
+};
+template <> struct Dequant<DType::F16> {
+    static __device__ void run(const uint8_t* row, int c, float* out) {
+        const uint16_t* p = reinterpret_cast<const uint16_t*>(row) + 32 * c;
+        for (int i = 0; i < 32; ++i) out[i] = gpu::halfToFloat(p[i]);
+    }
+};
+template <> struct Dequant<DType::BF16> {
+    static __device__ void run(const uint8_t* row, int c, float* out) {
+        const uint16_t* p = reinterpret_cast<const uint16_t*>(row) + 32 * c;
+        for (int i = 0; i < 32; ++i) out[i] = gpu::bf16ToFloat(p[i]);
+    }
+};
+template <> struct Dequant<DType::Q8_0> {
+    static __device__ void run(const uint8_t* row, int c, float* out) {
+        const uint8_t* b = row + 34 * c;
+        float d = loadHalf(b);
+        const int8_t* q = reinterpret_cast<const int8_t*>(b + 2);
+        for (int i = 0; i < 32; ++i) out[i] = d * q[i];
+    }
+};
+template <> struct Dequant<DType::Q4_0> {
+    static __device__ void run(const uint8_t* row, int c, float* out) {
+        const uint8_t* b = row + 18 * c;
+        float d = loadHalf(b);
+        for (int i = 0; i < 16; ++i) {
+            out[i] = d * ((b[2 + i] & 0xF) - 8);
+            out[i + 16] = d * ((b[2 + i] >> 4) - 8);
+        }
+    }
+};
+template <> struct Dequant<DType::Q4_1> {
+    static __device__ void run(const uint8_t* row, int c, float* out) {
+        const uint8_t* b = row + 20 * c;
+        float d = loadHalf(b), m = loadHalf(b + 2);
+        for (int i = 0; i < 16; ++i) {
+            out[i] = d * (b[4 + i] & 0xF) + m;
+            out[i + 16] = d * (b[4 + i] >> 4) + m;
+        }
+    }
+};
+template <> struct Dequant<DType::Q5_0> {
+    static __device__ void run(const uint8_t* row, int c, float* out) {
+        const uint8_t* b = row + 22 * c;
+        float d = loadHalf(b);
+        uint32_t qh = load2x16(b + 2);
+        for (int i = 0; i < 16; ++i) {
+            int lo = (b[6 + i] & 0xF) | (((qh >> i) & 1) << 4);
+            int hi = (b[6 + i] >> 4) | (((qh >> (i + 16)) & 1) << 4);
+            out[i] = d * (lo - 16);
+            out[i + 16] = d * (hi - 16);
+        }
+    }
+};
+template <> struct Dequant<DType::Q4_K> {
+    static __device__ void run(const uint8_t* row, int c, float* out) {
+        const uint8_t* b = row + 144 * (c / 8);
+        int sub = c % 8;
+        float d = loadHalf(b), dmin = loadHalf(b + 2), sc, m;
+        kScaleMin(b + 4, sub, sc, m);
+        const uint8_t* q = b + 16 + 32 * (sub / 2);
+        int shift = 4 * (sub % 2);
+        for (int i = 0; i < 32; ++i) out[i] = d * sc * ((q[i] >> shift) & 0xF) - dmin * m;
+    }
+};
+template <> struct Dequant<DType::Q5_K> {
+    static __device__ void run(const uint8_t* row, int c, float* out) {
+        const uint8_t* b = row + 176 * (c / 8);
+        int sub = c % 8;
+        float d = loadHalf(b), dmin = loadHalf(b + 2), sc, m;
+        kScaleMin(b + 4, sub, sc, m);
+        const uint8_t* qh = b + 16;
+        const uint8_t* q = b + 48 + 32 * (sub / 2);
+        int shift = 4 * (sub % 2);
+        for (int i = 0; i < 32; ++i) {
+            int v = ((q[i] >> shift) & 0xF) | (((qh[i] >> sub) & 1) << 4);
+            out[i] = d * sc * v - dmin * m;
+        }
+    }
+};
+template <> struct Dequant<DType::Q6_K> {
+    static __device__ void run(const uint8_t* row, int c, float* out) {
+        const uint8_t* b = row + 210 * (c / 8);
+        int sub = c % 8, h = sub / 4, quarter = sub % 4;
+        const uint8_t* ql = b + 64 * h + 32 * (quarter % 2);
+        const uint8_t* qh = b + 128 + 32 * h;
+        const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192) + 8 * h + 2 * quarter;
+        float d = loadHalf(b + 208);
+        int lowShift = 4 * (quarter / 2), highShift = 2 * quarter;
+        for (int i = 0; i < 32; ++i) {
+            int v = ((ql[i] >> lowShift) & 0xF) | (((qh[i] >> highShift) & 3) << 4);
+            out[i] = d * sc[i / 16] * (v - 32);
+        }
+    }
+};
+
+// ---- mat-vec partial dots ---------------------------------------------------------------------
+// partial(block, t, x): thread t (0..kThreads-1) of the threads sharing weight block `block`;
+// x points at the q8_1 blocks covering the same k range (kBlockSize / 32 of them).
+
+template <DType T> struct Dot;
+
+template <> struct Dot<DType::Q4_0> {
+    static constexpr int kBlockSize = 32, kBytes = 18, kThreads = 2;
+    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8_1* x) {
+        int v0 = static_cast<int>(load2x16(b + 2 + 8 * t));
+        int v1 = static_cast<int>(load2x16(b + 6 + 8 * t));
+        int s = gpu::dot4(v0 & 0x0F0F0F0F, x->qs[2 * t], 0);
+        s = gpu::dot4(v1 & 0x0F0F0F0F, x->qs[2 * t + 1], s);
+        s = gpu::dot4((v0 >> 4) & 0x0F0F0F0F, x->qs[2 * t + 4], s);
+        s = gpu::dot4((v1 >> 4) & 0x0F0F0F0F, x->qs[2 * t + 5], s);
+        float2 ds = __half22float2(x->ds);
+        return loadHalf(b) * (ds.x * s - 4.0f * ds.y);  // -8 offset, half of the block per thread
+    }
+};
+
+template <> struct Dot<DType::Q4_1> {
+    static constexpr int kBlockSize = 32, kBytes = 20, kThreads = 2;
+    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8_1* x) {
+        int v0 = loadInt(b + 4 + 8 * t);
+        int v1 = loadInt(b + 8 + 8 * t);
+        int s = gpu::dot4(v0 & 0x0F0F0F0F, x->qs[2 * t], 0);
+        s = gpu::dot4(v1 & 0x0F0F0F0F, x->qs[2 * t + 1], s);
+        s = gpu::dot4((v0 >> 4) & 0x0F0F0F0F, x->qs[2 * t + 4], s);
+        s = gpu::dot4((v1 >> 4) & 0x0F0F0F0F, x->qs[2 * t + 5], s);
+        float2 ds = __half22float2(x->ds);
+        return loadHalf(b) * ds.x * s + 0.5f * loadHalf(b + 2) * ds.y;
+    }
+};
+
+template <> struct Dot<DType::Q5_0> {
+    static constexpr int kBlockSize = 32, kBytes = 22, kThreads = 2;
+    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8_1* x) {
+        uint32_t qh = load2x16(b + 2);
+        int s = 0;
+#pragma unroll
+        for (int u = 0; u < 2; ++u) {
+            int i = 2 * t + u;  // int index within qs: weights 4i..4i+3 and 16+4i..
+            int v = static_cast<int>(load2x16(b + 6 + 4 * i));
+            int lo = (v & 0x0F0F0F0F) | spreadBits4(qh >> (4 * i));
+            int hi = ((v >> 4) & 0x0F0F0F0F) | spreadBits4(qh >> (4 * i + 16));
+            s = gpu::dot4(lo, x->qs[i], s);
+            s = gpu::dot4(hi, x->qs[i + 4], s);
+        }
+        float2 ds = __half22float2(x->ds);
+        return loadHalf(b) * (ds.x * s - 8.0f * ds.y);  // -16 offset, half per thread
+    }
+};
+
+template <> struct Dot<DType::Q8_0> {
+    static constexpr int kBlockSize = 32, kBytes = 34, kThreads = 4;
+    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8_1* x) {
+        int v0 = static_cast<int>(load2x16(b + 2 + 8 * t));
+        int v1 = static_cast<int>(load2x16(b + 6 + 8 * t));
+        int s = gpu::dot4(v0, x->qs[2 * t], 0);
+        s = gpu::dot4(v1, x->qs[2 * t + 1], s);
+        return loadHalf(b) * __low2float(x->ds) * s;
+    }
+};
+
+template <> struct Dot<DType::Q4_K> {
+    static constexpr int kBlockSize = 256, kBytes = 144, kThreads = 8;
+    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8_1* x) {
+        int g = t / 2, c = t % 2;  // 64-weight group g, 16-byte half c of its 32 bytes
+        int4 q = *reinterpret_cast<const int4*>(b + 16 + 32 * g + 16 * c);
+        const Q8_1* x0 = x + 2 * g;
+        const Q8_1* x1 = x0 + 1;
+        int qv[4] = {q.x, q.y, q.z, q.w};
+        int s0 = 0, s1 = 0;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            s0 = gpu::dot4(qv[i] & 0x0F0F0F0F, x0->qs[4 * c + i], s0);
+            s1 = gpu::dot4((qv[i] >> 4) & 0x0F0F0F0F, x1->qs[4 * c + i], s1);
+        }
+        float sc0, m0, sc1, m1;
+        kScaleMin(b + 4, 2 * g, sc0, m0);
+        kScaleMin(b + 4, 2 * g + 1, sc1, m1);
+        float2 d0 = __half22float2(x0->ds), d1 = __half22float2(x1->ds);
+        float d = loadHalf(b), dmin = loadHalf(b + 2);
+        return d * (sc0 * d0.x * s0 + sc1 * d1.x * s1) - 0.5f * dmin * (m0 * d0.y + m1 * d1.y);
+    }
+};
+
+template <> struct Dot<DType::Q5_K> {
+    static constexpr int kBlockSize = 256, kBytes = 176, kThreads = 8;
+    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8_1* x) {
+        int g = t / 2, c = t % 2;
+        int4 q = *reinterpret_cast<const int4*>(b + 48 + 32 * g + 16 * c);
+        int4 h = *reinterpret_cast<const int4*>(b + 16 + 16 * c);
+        const Q8_1* x0 = x + 2 * g;
+        const Q8_1* x1 = x0 + 1;
+        int qv[4] = {q.x, q.y, q.z, q.w};
+        int hv[4] = {h.x, h.y, h.z, h.w};
+        int s0 = 0, s1 = 0;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            int lo = (qv[i] & 0x0F0F0F0F) | (((hv[i] >> (2 * g)) & 0x01010101) << 4);
+            int hi = ((qv[i] >> 4) & 0x0F0F0F0F) | (((hv[i] >> (2 * g + 1)) & 0x01010101) << 4);
+            s0 = gpu::dot4(lo, x0->qs[4 * c + i], s0);
+            s1 = gpu::dot4(hi, x1->qs[4 * c + i], s1);
+        }
+        float sc0, m0, sc1, m1;
+        kScaleMin(b + 4, 2 * g, sc0, m0);
+        kScaleMin(b + 4, 2 * g + 1, sc1, m1);
+        float2 d0 = __half22float2(x0->ds), d1 = __half22float2(x1->ds);
+        float d = loadHalf(b), dmin = loadHalf(b + 2);
+        return d * (sc0 * d0.x * s0 + sc1 * d1.x * s1) - 0.5f * dmin * (m0 * d0.y + m1 * d1.y);
+    }
+};
+
+template <> struct Dot<DType::Q6_K> {
+    static constexpr int kBlockSize = 256, kBytes = 210, kThreads = 16;
+    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8_1* x) {
+        int h = t / 8, c = t % 8;  // 128-weight half h, 4 consecutive weights 4c.. of each quarter
+        int ql0 = static_cast<int>(load2x16(b + 64 * h + 4 * c));
+        int ql1 = static_cast<int>(load2x16(b + 64 * h + 32 + 4 * c));
+        int qh = static_cast<int>(load2x16(b + 128 + 32 * h + 4 * c));
+        const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192) + 8 * h + c / 4;
+        int v[4];
+        v[0] = (ql0 & 0x0F0F0F0F) | ((qh & 0x03030303) << 4);
+        v[1] = (ql1 & 0x0F0F0F0F) | (((qh >> 2) & 0x03030303) << 4);
+        v[2] = ((ql0 >> 4) & 0x0F0F0F0F) | (((qh >> 4) & 0x03030303) << 4);
+        v[3] = ((ql1 >> 4) & 0x0F0F0F0F) | (((qh >> 6) & 0x03030303) << 4);
+        float acc = 0.0f;
+#pragma unroll
+        for (int quarter = 0; quarter < 4; ++quarter) {
+            const Q8_1* xq = x + 4 * h + quarter;
+            int s = gpu::dot4(gpu::sub4(v[quarter], 0x20202020), xq->qs[c], 0);
+            acc += sc[2 * quarter] * __low2float(xq->ds) * s;
+        }
+        return loadHalf(b + 208) * acc;
+    }
+};
+
+}  // namespace hearth::cuda

@@ -1,0 +1,423 @@
+// Checks every op of a GPU backend against the CPU backend and a float64 reference, without Qt,
+// so it builds and runs on the device machine (tests/gpu/run-on-device.sh). The tolerances follow
+// tests/backends/backend_ops_test.cpp: matmul against float64 with the noise that activation
+// quantization adds; the other ops against the CPU backend by normalised mean squared error.
+// Outputs are poisoned with NaN first, so an element a kernel forgets to write fails.
+//
+//   gpu_ops_check [device]      (default $HEARTH_TEST_DEVICE, else cuda:0); exit 0 = all passed
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backends/registry.h"
+
+using namespace hearth;
+
+namespace {
+
+const DType kWeightTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0,
+                              DType::Q4_1, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+
+int failures = 0;
+int checks = 0;
+std::mt19937_64 rng;
+
+void report(bool ok, const std::string& what, double value, double limit) {
+    ++checks;
+    if (!ok) ++failures;
+    std::printf("%-4s %-70s %.3g (limit %.3g)\n", ok ? "ok" : "FAIL", what.c_str(), value, limit);
+}
+
+struct Dev {
+    std::unique_ptr<Buffer> buffer;
+    Tensor t;
+};
+
+size_t tensorBytes(DType type, const std::vector<int64_t>& ne) {
+    Tensor t;
+    t.type = type;
+    for (size_t i = 0; i < ne.size(); ++i) t.ne[i] = ne[i];
+    return t.bytes();
+}
+
+Dev make(Backend& be, DType type, std::vector<int64_t> ne, const void* data = nullptr) {
+    Dev d;
+    d.t.type = type;
+    for (size_t i = 0; i < ne.size(); ++i) d.t.ne[i] = ne[i];
+    d.buffer = be.allocate(d.t.bytes(), BufferUsage::Activations);
+    d.t.buffer = d.buffer.get();
+    if (data) {
+        be.upload(d.t, data, d.t.bytes());
+    } else {  // poison: NaN floats (0xFF bytes)
+        std::vector<uint8_t> nan(d.t.bytes(), 0xFF);
+        be.upload(d.t, nan.data(), nan.size());
+    }
+    return d;
+}
+
+template <class T>
+std::vector<T> read(Backend& be, const Tensor& t) {
+    std::vector<T> out(t.bytes() / sizeof(T));
+    be.download(out.data(), t, t.bytes());
+    return out;
+}
+
+std::vector<float> randomFloats(size_t n, float scale = 1.0f) {
+    std::normal_distribution<float> d(0.0f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(rng);
+    return v;
+}
+
+double nmse(const std::vector<float>& got, const std::vector<float>& want) {
+    double err = 0, ref = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+        if (!std::isfinite(got[i])) return std::numeric_limits<double>::infinity();
+        err += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
+        ref += double(want[i]) * want[i];
+    }
+    return ref > 0 ? err / ref : err;
+}
+
+void putHalf(uint8_t* p, float v) {
+    f16_t h = f32ToF16(v);
+    std::memcpy(p, &h, 2);
+}
+
+// Random weights of any supported type: random quants, sane scales (never NaN or huge).
+std::vector<uint8_t> randomWeights(DType type, int64_t k, int64_t rows) {
+    size_t bytes = tensorBytes(type, {k, rows});
+    std::vector<uint8_t> w(bytes);
+    size_t count = static_cast<size_t>(k * rows);
+    if (type == DType::F32 || type == DType::F16 || type == DType::BF16) {
+        auto f = randomFloats(count, 0.1f);
+        for (size_t i = 0; i < count; ++i) {
+            if (type == DType::F32) std::memcpy(&w[4 * i], &f[i], 4);
+            else if (type == DType::F16) putHalf(&w[2 * i], f[i]);
+            else { bf16_t b = f32ToBf16(f[i]); std::memcpy(&w[2 * i], &b, 2); }
+        }
+        return w;
+    }
+    for (auto& b : w) b = static_cast<uint8_t>(rng());
+    auto tr = *dtypeTraits(type);
+    std::uniform_real_distribution<float> d(0.001f, 0.02f), m(-0.05f, 0.05f);
+    for (size_t at = 0; at < bytes; at += tr.typeSize) {
+        uint8_t* b = &w[at];
+        switch (type) {
+            case DType::Q4_1: putHalf(b, d(rng)); putHalf(b + 2, m(rng)); break;
+            case DType::Q4_K: case DType::Q5_K: putHalf(b, d(rng)); putHalf(b + 2, d(rng)); break;
+            case DType::Q6_K: putHalf(b + 208, d(rng)); break;
+            default: putHalf(b, d(rng)); break;  // Q4_0, Q5_0, Q8_0: d first
+        }
+    }
+    return w;
+}
+
+// The weights as floats, through the CPU backend's embed (which its own suite checks).
+std::vector<float> dequantize(Backend& cpu, DType type, const std::vector<uint8_t>& w, int64_t k, int64_t rows) {
+    auto table = make(cpu, type, {k, rows}, w.data());
+    std::vector<int32_t> ids(static_cast<size_t>(rows));
+    for (int64_t i = 0; i < rows; ++i) ids[i] = static_cast<int32_t>(i);
+    auto idt = make(cpu, DType::I32, {rows}, ids.data());
+    auto out = make(cpu, DType::F32, {k, rows});
+    cpu.embed(out.t, table.t, idt.t);
+    return read<float>(cpu, out.t);
+}
+
+void checkMatmul(Backend& gpu, Backend& cpu) {
+    struct Case { int64_t k, rows, n; bool bias; };
+    const Case cases[] = {{256, 96, 1, false}, {512, 300, 3, true}, {1024, 257, 8, false}, {768, 130, 17, true},
+                          {512, 200, 64, false}, {4096, 128, 1, false}, {256, 64, 130, true}, {2048, 512, 2, false}};
+    for (DType type : kWeightTypes) {
+        for (const Case& c : cases) {
+            auto w = randomWeights(type, c.k, c.rows);
+            auto wd = dequantize(cpu, type, w, c.k, c.rows);
+            auto x = randomFloats(static_cast<size_t>(c.k * c.n));
+            auto bias = randomFloats(static_cast<size_t>(c.rows));
+            auto wt = make(gpu, type, {c.k, c.rows}, w.data());
+            auto xt = make(gpu, DType::F32, {c.k, c.n}, x.data());
+            auto bt = make(gpu, DType::F32, {c.rows}, bias.data());
+            auto out = make(gpu, DType::F32, {c.rows, c.n});
+            auto out2 = make(gpu, DType::F32, {c.rows, c.n});
+            Projection p[2] = {{out.t, wt.t, c.bias ? bt.t : Tensor{}}, {out2.t, wt.t, Tensor{}}};
+            gpu.matmul(xt.t, p);
+            auto got = read<float>(gpu, out.t);
+            auto got2 = read<float>(gpu, out2.t);
+            bool quantized = dtypeTraits(type)->quantized;
+            int64_t block = dtypeTraits(type)->blockSize;
+            double err2 = 0, var2 = 0, worst = 0;
+            bool elementsOk = true;
+            for (int64_t col = 0; col < c.n; ++col) {
+                std::vector<double> step(static_cast<size_t>(c.k), 0.0);
+                const float* xc = &x[static_cast<size_t>(col * c.k)];
+                if (quantized) {
+                    for (int64_t b0 = 0; b0 < c.k; b0 += block) {
+                        double amax = 0;
+                        for (int64_t i = b0; i < b0 + block; ++i) amax = std::max(amax, double(std::fabs(xc[i])));
+                        for (int64_t i = b0; i < b0 + block; ++i) step[i] = amax / 127.0;
+                    }
+                }
+                for (int64_t r = 0; r < c.rows; ++r) {
+                    double s = c.bias ? bias[r] : 0.0, var = 0, l1 = 0;
+                    for (int64_t i = 0; i < c.k; ++i) {
+                        double wv = wd[static_cast<size_t>(r * c.k + i)];
+                        s += wv * xc[i];
+                        l1 += std::fabs(wv * xc[i]);
+                        var += wv * wv * step[i] * step[i] / 12.0;
+                    }
+                    size_t o = static_cast<size_t>(col * c.rows + r);
+                    double diff = std::fabs(got[o] - s), tol = 8.0 * std::sqrt(var) + 1e-5 * l1 + 1e-6;
+                    double s2 = s - (c.bias ? bias[r] : 0.0);
+                    double diff2 = std::fabs(got2[o] - s2);
+                    if (!(diff <= tol) || !(diff2 <= tol)) elementsOk = false;
+                    worst = std::max(worst, std::max(diff, diff2) / tol);
+                    err2 += diff * diff;
+                    var2 += var + (1e-6 * l1) * (1e-6 * l1);
+                }
+            }
+            std::string what = "matmul " + std::string(dtypeName(type)) + " k=" + std::to_string(c.k) + " rows=" +
+                               std::to_string(c.rows) + " n=" + std::to_string(c.n) + (c.bias ? " +bias" : "");
+            report(elementsOk, what + " worst/tol", worst, 1.0);
+            if (c.rows * c.n >= 64) report(err2 / var2 < 3.0, what + " noise ratio", err2 / var2, 3.0);
+        }
+    }
+}
+
+void compare(const std::string& what, const std::vector<float>& got, const std::vector<float>& want, double limit) {
+    double e = nmse(got, want);
+    report(e < limit, what + " nmse", e, limit);
+}
+
+void checkEmbed(Backend& gpu, Backend& cpu) {
+    for (DType type : kWeightTypes) {
+        int64_t dim = 512, vocab = 100, n = 7;
+        auto w = randomWeights(type, dim, vocab);
+        std::vector<int32_t> ids(n);
+        for (auto& id : ids) id = static_cast<int32_t>(rng() % vocab);
+        auto want = dequantize(cpu, type, w, dim, vocab);
+        std::vector<float> expect;
+        for (int32_t id : ids) expect.insert(expect.end(), want.begin() + id * dim, want.begin() + (id + 1) * dim);
+        auto table = make(gpu, type, {dim, vocab}, w.data());
+        auto idt = make(gpu, DType::I32, {n}, ids.data());
+        auto out = make(gpu, DType::F32, {dim, n});
+        gpu.embed(out.t, table.t, idt.t);
+        compare("embed " + std::string(dtypeName(type)), read<float>(gpu, out.t), expect, 1e-12);
+    }
+}
+
+// Runs `op` on both backends with the same inputs; compares the tensor `result` returns.
+using OpFn = std::function<std::vector<float>(Backend&)>;
+void both(const std::string& what, Backend& gpu, Backend& cpu, const OpFn& op, double limit) {
+    compare(what, op(gpu), op(cpu), limit);
+}
+
+void checkSmallOps(Backend& gpu, Backend& cpu) {
+    for (auto [d, rows] : {std::pair<int64_t, int64_t>{4096, 1}, {4096, 5}, {100, 3}, {2048, 64}}) {
+        auto x = randomFloats(static_cast<size_t>(d * rows));
+        auto w = randomFloats(static_cast<size_t>(d));
+        both("rmsNorm d=" + std::to_string(d) + " rows=" + std::to_string(rows) + " (in place)", gpu, cpu,
+             [&](Backend& be) {
+                 auto xt = make(be, DType::F32, {d, rows}, x.data());
+                 auto wt = make(be, DType::F32, {d}, w.data());
+                 be.rmsNorm(xt.t, xt.t, wt.t, 1e-5f);
+                 return read<float>(be, xt.t);
+             }, 1e-11);
+    }
+    struct RopeCase { RopeStyle style; int64_t headDim; int rotary; int64_t heads, n; int start; float theta, scale; bool factors; };
+    const RopeCase ropes[] = {{RopeStyle::Interleaved, 128, 128, 3, 5, 17, 500000.0f, 1.0f, true},
+                              {RopeStyle::Neox, 64, 64, 2, 3, 1000, 1000000.0f, 1.0f, false},
+                              {RopeStyle::Neox, 128, 64, 5, 7, 4090, 10000.0f, 0.25f, true},
+                              {RopeStyle::Interleaved, 80, 32, 1, 2, 123, 10000.0f, 1.0f, false},
+                              {RopeStyle::Interleaved, 128, 128, 32, 1, 100000, 500000.0f, 1.0f, false}};
+    for (const auto& c : ropes) {
+        auto x = randomFloats(static_cast<size_t>(c.headDim * c.heads * c.n));
+        std::vector<int32_t> pos(c.n);
+        for (int64_t i = 0; i < c.n; ++i) pos[i] = c.start + static_cast<int32_t>(3 * i);
+        std::vector<float> factors(c.rotary / 2);
+        std::uniform_real_distribution<float> f(1.0f, 8.0f);
+        for (auto& v : factors) v = f(rng);
+        both("rope " + std::string(c.style == RopeStyle::Neox ? "neox" : "interleaved") + " hd=" +
+                 std::to_string(c.headDim) + " rot=" + std::to_string(c.rotary) + " pos=" + std::to_string(c.start),
+             gpu, cpu, [&](Backend& be) {
+                 auto xt = make(be, DType::F32, {c.headDim, c.heads, c.n}, x.data());
+                 auto pt = make(be, DType::I32, {c.n}, pos.data());
+                 auto ft = make(be, DType::F32, {c.rotary / 2}, factors.data());
+                 RopeParams params;
+                 params.style = c.style;
+                 params.rotaryDims = c.rotary;
+                 params.theta = c.theta;
+                 params.positionScale = c.scale;
+                 if (c.factors) params.freqFactors = ft.t;
+                 be.rope(xt.t, pt.t, params);
+                 return read<float>(be, xt.t);
+             }, 1e-11);
+    }
+    for (int64_t n : {1000, 4097}) {
+        auto a = randomFloats(n), b = randomFloats(n);
+        both("siluMul n=" + std::to_string(n), gpu, cpu, [&](Backend& be) {
+            auto at = make(be, DType::F32, {n}, a.data());
+            auto bt = make(be, DType::F32, {n}, b.data());
+            be.siluMul(at.t, at.t, bt.t);
+            return read<float>(be, at.t);
+        }, 1e-11);
+        both("add n=" + std::to_string(n), gpu, cpu, [&](Backend& be) {
+            auto at = make(be, DType::F32, {n}, a.data());
+            auto bt = make(be, DType::F32, {n}, b.data());
+            auto ot = make(be, DType::F32, {n});
+            be.add(ot.t, at.t, bt.t);
+            return read<float>(be, ot.t);
+        }, 1e-13);
+    }
+    // argmax: exact, ties to the first index.
+    int64_t vocab = 128256, rows = 3;
+    auto x = randomFloats(static_cast<size_t>(vocab * rows));
+    x[5000] = x[90000] = 100.0f;                 // tie in row 0
+    x[vocab + vocab - 1] = 50.0f;                // last element of row 1
+    auto run = [&](Backend& be) {
+        auto xt = make(be, DType::F32, {vocab, rows}, x.data());
+        auto ot = make(be, DType::I32, {rows});
+        be.argmax(ot.t, xt.t);
+        return read<int32_t>(be, ot.t);
+    };
+    auto g = run(gpu), c = run(cpu);
+    report(g == c && g[0] == 5000 && g[1] == vocab - 1, "argmax vocab=128256 rows=3 (ties, last)", g == c ? 0 : 1, 0.5);
+}
+
+void checkAttention(Backend& gpu, Backend& cpu) {
+    struct Case { int64_t hd, heads, kvHeads, n, ctx; int32_t start; DType cache; };
+    const Case cases[] = {{128, 32, 8, 1, 512, 300, DType::F16},  {64, 4, 4, 5, 64, 10, DType::F32},
+                          {128, 8, 2, 37, 128, 0, DType::F16},    {80, 6, 2, 3, 1000, 990, DType::F16},
+                          {256, 4, 1, 1, 4096, 4000, DType::F32}, {128, 32, 8, 1, 4096, 5, DType::F16},
+                          {128, 32, 8, 64, 512, 100, DType::F16}};
+    for (const Case& c : cases) {
+        auto kAll = randomFloats(static_cast<size_t>(c.hd * c.kvHeads * c.ctx));
+        auto vAll = randomFloats(static_cast<size_t>(c.hd * c.kvHeads * c.ctx));
+        auto q = randomFloats(static_cast<size_t>(c.hd * c.heads * c.n));
+        std::vector<int32_t> all(c.ctx), pos(c.n);
+        for (int64_t i = 0; i < c.ctx; ++i) all[i] = static_cast<int32_t>(i);
+        for (int64_t i = 0; i < c.n; ++i) pos[i] = c.start + static_cast<int32_t>(i);
+        float scale = 1.0f / std::sqrt(static_cast<float>(c.hd));
+        both("storeKv+attention hd=" + std::to_string(c.hd) + " heads=" + std::to_string(c.heads) + "/" +
+                 std::to_string(c.kvHeads) + " n=" + std::to_string(c.n) + " ctx=" + std::to_string(c.ctx) + " " +
+                 std::string(dtypeName(c.cache)),
+             gpu, cpu, [&](Backend& be) {
+                 auto kc = make(be, c.cache, {c.hd, c.kvHeads, c.ctx});
+                 auto vc = make(be, c.cache, {c.hd, c.kvHeads, c.ctx});
+                 auto kt = make(be, DType::F32, {c.hd, c.kvHeads, c.ctx}, kAll.data());
+                 auto vt = make(be, DType::F32, {c.hd, c.kvHeads, c.ctx}, vAll.data());
+                 auto at = make(be, DType::I32, {c.ctx}, all.data());
+                 be.storeKv(kc.t, vc.t, kt.t, vt.t, at.t);
+                 auto qt = make(be, DType::F32, {c.hd, c.heads, c.n}, q.data());
+                 auto pt = make(be, DType::I32, {c.n}, pos.data());
+                 auto ot = make(be, DType::F32, {c.hd, c.heads, c.n});
+                 be.attention(ot.t, qt.t, kc.t, vc.t, pt.t, scale);
+                 return read<float>(be, ot.t);
+             }, 1e-10);
+    }
+}
+
+// A small decode step captured once and replayed with new ids must equal the eager result.
+void checkGraph(Backend& gpu) {
+    int64_t dim = 256, vocab = 500;
+    auto table = randomWeights(DType::Q4_K, dim, vocab);
+    auto w = randomWeights(DType::Q6_K, dim, vocab);
+    auto norm = randomFloats(dim);
+    auto tt = make(gpu, DType::Q4_K, {dim, vocab}, table.data());
+    auto wt = make(gpu, DType::Q6_K, {dim, vocab}, w.data());
+    auto nt = make(gpu, DType::F32, {dim}, norm.data());
+    int32_t first = 1;
+    auto ids = make(gpu, DType::I32, {1}, &first);
+    auto x = make(gpu, DType::F32, {dim, 1});
+    auto logits = make(gpu, DType::F32, {vocab, 1});
+    auto best = make(gpu, DType::I32, {1});
+    auto step = [&] {
+        gpu.embed(x.t, tt.t, ids.t);
+        gpu.rmsNorm(x.t, x.t, nt.t, 1e-5f);
+        Projection p{logits.t, wt.t, {}};
+        gpu.matmul(x.t, {&p, 1});
+        gpu.argmax(best.t, logits.t);
+    };
+    auto graph = gpu.capture(step);
+    bool same = true;
+    for (int32_t id : {3, 77, 499, 3}) {
+        gpu.upload(ids.t, &id, 4);
+        step();
+        auto eager = read<float>(gpu, logits.t);
+        auto eagerBest = read<int32_t>(gpu, best.t);
+        std::vector<uint8_t> nan(logits.t.bytes(), 0xFF);
+        gpu.upload(logits.t, nan.data(), nan.size());
+        graph->run();
+        auto replay = read<float>(gpu, logits.t);
+        same = same && replay == eager && read<int32_t>(gpu, best.t) == eagerBest;
+    }
+    report(same, "graph capture + replay equals eager (4 ids)", same ? 0 : 1, 0.5);
+}
+
+void checkErrors(Backend& gpu) {
+    bool threw = false;
+    std::string message;
+    try {
+        static const char dummy = 0;
+        gpu.loadWeights(&dummy, size_t{1} << 50);  // refused before the host memory is read
+    } catch (const BackendError& e) {
+        threw = true;
+        message = e.what();
+    }
+    std::printf("     loadWeights(1 PiB): %s\n", message.c_str());
+    report(threw && message.find("GiB") != std::string::npos, "too-large model gives a BackendError with sizes",
+           threw ? 0 : 1, 0.5);
+    threw = false;
+    try {
+        auto x = make(gpu, DType::F32, {256, 1});
+        auto w = make(gpu, DType::Q4_0, {512, 8});
+        auto o = make(gpu, DType::F32, {8, 1});
+        Projection p{o.t, w.t, {}};
+        gpu.matmul(x.t, {&p, 1});
+    } catch (const BackendError& e) {
+        threw = true;
+        std::printf("     mismatched matmul: %s\n", e.what());
+    }
+    report(threw, "mismatched shapes give a BackendError", threw ? 0 : 1, 0.5);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string device = argc > 1 ? argv[1] : (std::getenv("HEARTH_TEST_DEVICE") ? std::getenv("HEARTH_TEST_DEVICE") : "cuda:0");
+    uint64_t seed = std::getenv("HEARTH_TEST_SEED") ? std::strtoull(std::getenv("HEARTH_TEST_SEED"), nullptr, 10)
+                                                    : std::random_device{}();
+    rng.seed(seed);
+    BackendRegistry registry;
+    std::unique_ptr<Backend> gpu, cpu;
+    try {
+        gpu = registry.open(device);
+        cpu = registry.open("cpu");
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "gpu_ops_check: %s\n", e.what());
+        return 1;
+    }
+    std::printf("gpu_ops_check: %s (%s, %s), seed %llu\n", gpu->device().id.c_str(), gpu->device().name.c_str(),
+                gpu->device().computeCapability.c_str(), static_cast<unsigned long long>(seed));
+    try {
+        checkMatmul(*gpu, *cpu);
+        checkEmbed(*gpu, *cpu);
+        checkSmallOps(*gpu, *cpu);
+        checkAttention(*gpu, *cpu);
+        checkGraph(*gpu);
+        checkErrors(*gpu);
+    } catch (const std::exception& e) {
+        std::printf("FAIL exception: %s\n", e.what());
+        ++failures;
+    }
+    std::printf("gpu_ops_check: %d of %d checks failed (seed %llu)\n", failures, checks,
+                static_cast<unsigned long long>(seed));
+    return failures == 0 ? 0 : 1;
+}

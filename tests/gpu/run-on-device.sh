@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds the Qt-free GPU targets (backends, CUDA module, checks, benchmark) and runs them on the
+# first GPU, in one call on the device machine. Logs go to $OUT (the device tool's folder) or
+# build/gpu/logs. Steps (default: all): build check sanitize bench.
+#   tests/gpu/run-on-device.sh                  # everything
+#   tests/gpu/run-on-device.sh build check      # just correctness
+# HEARTH_CUDA_ARCHITECTURES (default 90), HEARTH_BENCH_MODELS (default: the four of issue 6).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-build/gpu/logs}
+mkdir -p "$out"
+steps=${*:-build check sanitize bench}
+arch=${HEARTH_CUDA_ARCHITECTURES:-90}
+status=0
+say() { printf '== %s\n' "$*"; }
+has() { [[ " $steps " == *" $1 "* ]]; }
+
+if has build; then
+  say "building (sm_$arch)"
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv > "$out/gpu.txt" 2>&1
+  cmake -S tests/gpu/standalone -B build/gpu -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHEARTH_CUDA=ON \
+    -DHEARTH_CUDA_ARCHITECTURES="$arch" > "$out/build.log" 2>&1 &&
+  cmake --build build/gpu -j "$(nproc)" >> "$out/build.log" 2>&1 || { tail -n 40 "$out/build.log"; exit 1; }
+  say "built"
+fi
+
+if has check; then
+  say "op checks against the CPU backend"
+  build/gpu/tests/gpu_ops_check cuda:0 > "$out/ops_check.log" 2>&1 || status=1
+  grep -v '^ok' "$out/ops_check.log" | tail -n 30
+fi
+
+if has sanitize; then
+  for tool in memcheck racecheck; do
+    say "compute-sanitizer $tool"
+    HEARTH_SANITIZE_RUN=1 compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 20 \
+      build/gpu/tests/gpu_ops_check cuda:0 > "$out/$tool.log" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] || status=1
+    grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|checks failed' "$out/$tool.log" | tail -n 3
+    echo "$tool exit $rc"
+  done
+fi
+
+if has bench; then
+  say "decode/prefill benchmark"
+  # shellcheck disable=SC2086
+  build/gpu/bench/gpu_decode_bench cuda:0 ${HEARTH_BENCH_MODELS:-} > "$out/bench.log" 2>&1 || status=1
+  cat "$out/bench.log"
+fi
+exit $status
