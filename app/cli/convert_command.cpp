@@ -1,0 +1,74 @@
+// `hearth convert HF_FOLDER OUT.gguf [--type T]`: a Hugging Face safetensors folder to GGUF.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <unistd.h>
+
+#include "app/cli/command.h"
+#include "models/convert/hf_converter.h"
+#include "models/formats/format_error.h"
+#include "models/quant/progress_printer.h"
+#include "models/quant/quant_preset.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: hearth convert HF_FOLDER OUT.gguf [--type TYPE] [--threads N] [--report] [--quiet]\n\n"
+    "Convert a Hugging Face model folder (config.json, *.safetensors in F32/F16/BF16, tokenizer.json)\n"
+    "of a llama, mistral, qwen2 or qwen3 model to a GGUF file, quantizing on the way.\n\n"
+    "  --type TYPE   f32, f16 (default), bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_s, q4_k_m,\n"
+    "                q5_k_s, q5_k_m, q6_k\n"
+    "  --threads N   worker threads (default: all cores)\n"
+    "  --report      print each tensor's RMSE and largest absolute error against the source\n"
+    "  --quiet       no progress output\n\n"
+    "The output is written to OUT.gguf.partial and renamed when complete; Ctrl-C stops cleanly\n"
+    "and leaves no partial file.\n";
+
+std::atomic<bool> interrupted{false};
+
+void onInterrupt(int) { interrupted.store(true); }
+
+int runConvert(hearth::cli::Args& args) {
+    if (args.help()) {
+        std::printf("%s", kUsage);
+        return 0;
+    }
+    std::string type = args.option("--type", "-t", "f16");
+    auto threads = args.intOption("--threads");
+    bool report = args.flag("--report");
+    bool quiet = args.flag("--quiet", "-q");
+    std::string folder = args.positional(0, "HF_FOLDER");
+    std::string out = args.positional(1, "OUT.gguf");
+    args.finish(2);
+    if (!hearth::quant::presetFromName(type))
+        throw hearth::cli::UsageError("hearth convert: unknown --type '" + type + "'; choose one of " +
+                                      hearth::quant::presetNameList());
+
+    hearth::quant::ProgressPrinter printer(stderr, isatty(fileno(stderr)) != 0);
+    hearth::quant::WriteOptions options;
+    options.threads = threads ? static_cast<int>(*threads) : 0;
+    options.report = report;
+    options.cancel = &interrupted;
+    if (!quiet) options.onProgress = [&](const hearth::quant::Progress& p) { return printer(p); };
+    std::signal(SIGINT, onInterrupt);
+    try {
+        auto result = hearth::convert::convertHfFolder(folder, out, type, options);
+        if (!quiet) printer.finish();
+        if (report) hearth::quant::printReport(stdout, result);
+        if (!quiet) hearth::quant::printSummary(stderr, out, result);
+        return 0;
+    } catch (const hearth::quant::Cancelled& e) {
+        if (!quiet) printer.finish();
+        std::fprintf(stderr, "hearth convert: %s\n", e.what());
+        return 130;
+    } catch (const std::exception& e) {
+        if (!quiet) printer.finish();
+        std::fprintf(stderr, "hearth convert: %s\n", e.what());
+        return 1;
+    }
+}
+
+}  // namespace
+
+HEARTH_COMMAND(convert, "Convert a Hugging Face safetensors folder to GGUF (any quantization)", runConvert);

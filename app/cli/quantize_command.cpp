@@ -1,0 +1,70 @@
+// `hearth quantize IN.gguf OUT.gguf TYPE [--report]`: re-encode an F32/F16/BF16 GGUF file.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <unistd.h>
+
+#include "app/cli/command.h"
+#include "models/quant/progress_printer.h"
+#include "models/quant/quant_preset.h"
+#include "models/quant/quantizer.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: hearth quantize IN.gguf OUT.gguf TYPE [--threads N] [--report] [--quiet]\n\n"
+    "Quantize an F32, F16 or BF16 GGUF model. Metadata is copied; general.file_type is updated.\n\n"
+    "  TYPE          q4_k_m, q5_k_m, q4_k_s, q5_k_s, q6_k, q8_0, q4_0, q4_1, q5_0, q5_1, f16, bf16, f32\n"
+    "                (_m mixtures give attn_v / ffn_down of some layers and output.weight Q6_K)\n"
+    "  --threads N   worker threads (default: all cores)\n"
+    "  --report      print each tensor's RMSE and largest absolute error against the source\n"
+    "  --quiet       no progress output\n";
+
+std::atomic<bool> interrupted{false};
+
+void onInterrupt(int) { interrupted.store(true); }
+
+int runQuantize(hearth::cli::Args& args) {
+    if (args.help()) {
+        std::printf("%s", kUsage);
+        return 0;
+    }
+    auto threads = args.intOption("--threads");
+    bool report = args.flag("--report");
+    bool quiet = args.flag("--quiet", "-q");
+    std::string in = args.positional(0, "IN.gguf");
+    std::string out = args.positional(1, "OUT.gguf");
+    std::string type = args.positional(2, "TYPE");
+    args.finish(3);
+    if (!hearth::quant::presetFromName(type))
+        throw hearth::cli::UsageError("hearth quantize: unknown TYPE '" + type + "'; choose one of " +
+                                      hearth::quant::presetNameList());
+
+    hearth::quant::ProgressPrinter printer(stderr, isatty(fileno(stderr)) != 0);
+    hearth::quant::WriteOptions options;
+    options.threads = threads ? static_cast<int>(*threads) : 0;
+    options.report = report;
+    options.cancel = &interrupted;
+    if (!quiet) options.onProgress = [&](const hearth::quant::Progress& p) { return printer(p); };
+    std::signal(SIGINT, onInterrupt);
+    try {
+        auto result = hearth::quant::quantizeGguf(in, out, type, options);
+        if (!quiet) printer.finish();
+        if (report) hearth::quant::printReport(stdout, result);
+        if (!quiet) hearth::quant::printSummary(stderr, out, result);
+        return 0;
+    } catch (const hearth::quant::Cancelled& e) {
+        if (!quiet) printer.finish();
+        std::fprintf(stderr, "hearth quantize: %s\n", e.what());
+        return 130;
+    } catch (const std::exception& e) {
+        if (!quiet) printer.finish();
+        std::fprintf(stderr, "hearth quantize: %s\n", e.what());
+        return 1;
+    }
+}
+
+}  // namespace
+
+HEARTH_COMMAND(quantize, "Quantize an F32/F16/BF16 GGUF model (q4_k_m, q8_0, ...)", runQuantize);
