@@ -94,16 +94,16 @@ std::string opTypes(const char* op, const Value& a, const Value& b) {
            b.typeName() + "'";
 }
 
-void requireDefined(const Value& v, const char* what) {
-    if (v.isUndefined()) throw RenderError(std::string("undefined value used in ") + what);
+void requireDefined(const Value& v) {
+    if (v.isUndefined()) throw RenderError(v.undefinedMessage());
 }
 
 bool isWhole(const Value& v) { return v.isInt() || v.isBool(); }
 int64_t whole(const Value& v) { return v.isInt() ? v.asInt() : int64_t(v.asBool()); }
 
 Value arithmetic(const std::string& op, const Value& a, const Value& b) {
-    requireDefined(a, "arithmetic");
-    requireDefined(b, "arithmetic");
+    requireDefined(a);
+    requireDefined(b);
     const char* o = op.c_str();
     if (op == "+") {
         if (a.isString() && b.isString()) return Value(a.str() + b.str());
@@ -230,14 +230,31 @@ CallArgs evalArgs(Interpreter& in, const std::vector<ExprPtr>& args, const Named
 
 Value LiteralExpr::eval(Interpreter&) const { return value; }
 
-Value NameExpr::eval(Interpreter& in) const { return in.lookup(name); }
+Value NameExpr::eval(Interpreter& in) const {
+    Value v = in.lookup(name);
+    if (v.isUndefined()) return Value(UndefinedT{&name, false});
+    return v;
+}
 
-Value AttrExpr::eval(Interpreter& in) const { return Interpreter::getAttribute(object->eval(in), name); }
+// Jinja2's default Undefined: a missing variable or attribute is fine to print, test or iterate,
+// but looking something up on it is an error.
+Value AttrExpr::eval(Interpreter& in) const {
+    Value obj = object->eval(in);
+    requireDefined(obj);
+    Value v = Interpreter::getAttribute(obj, name);
+    if (v.isUndefined()) return Value(UndefinedT{&name, true});
+    return v;
+}
 
-Value ItemExpr::eval(Interpreter& in) const { return Interpreter::getItem(object->eval(in), key->eval(in)); }
+Value ItemExpr::eval(Interpreter& in) const {
+    Value obj = object->eval(in);
+    requireDefined(obj);
+    return Interpreter::getItem(obj, key->eval(in));
+}
 
 Value SliceExpr::eval(Interpreter& in) const {
     Value obj = object->eval(in);
+    requireDefined(obj);
     auto bound = [&](const ExprPtr& e) -> std::optional<int64_t> {
         if (!e) return std::nullopt;
         Value v = e->eval(in);
@@ -252,6 +269,7 @@ Value SliceExpr::eval(Interpreter& in) const {
 Value CallExpr::eval(Interpreter& in) const {
     if (auto* attr = dynamic_cast<const AttrExpr*>(callee.get())) {
         Value obj = attr->object->eval(in);
+        requireDefined(obj);
         CallArgs args = evalArgs(in, this->args, named);
         Value result;
         if (in.callMethod(obj, attr->name, args, result)) return result;
@@ -262,8 +280,7 @@ Value CallExpr::eval(Interpreter& in) const {
     }
     Value fn = callee->eval(in);
     if (!fn.isFunction()) {
-        if (auto* name = dynamic_cast<const NameExpr*>(callee.get()); name && fn.isUndefined())
-            throw RenderError("'" + name->name + "' is undefined");
+        requireDefined(fn);
         throw RenderError("'" + fn.typeName() + "' object is not callable");
     }
     CallArgs args = evalArgs(in, this->args, named);
@@ -410,7 +427,7 @@ Value callMacro(Interpreter& in, const std::vector<MacroParam>& params, const Bo
         for (const auto& [k, v] : args.named) given = given || k == params[i].name;
         if (!given) in.assign(params[i].name, params[i].defaultValue ? params[i].defaultValue->eval(in) : Value());
     }
-    in.assign("varargs", Value::makeList(std::move(varargs)));
+    in.assign("varargs", Value::makeList(std::move(varargs), true));
     in.assign("kwargs", kwargs);
     (void)name;
     std::string text = in.capture([&] { in.execBody(body); });
@@ -452,10 +469,14 @@ void ForStmt::exec(Interpreter& in) const {
         items = std::move(all);
     }
     auto loop = std::make_shared<LoopObject>(items);
-    in.assign("loop", Value(std::shared_ptr<Object>(loop)));
+    Value loopValue{std::shared_ptr<Object>(loop)};
     for (size_t i = 0; i < items.size(); ++i) {
         in.countIteration();
         loop->index = i;
+        // Jinja2 starts every iteration from the enclosing scope: a `set` in the body does not
+        // carry over to the next iteration (hence namespace()).
+        Interpreter::Scope iteration(in);
+        in.assign("loop", loopValue);
         bindTargets(in, targets, items[i]);
         in.execBody(body);
         if (in.flow == Interpreter::Flow::Break) {

@@ -32,16 +32,32 @@ int64_t length(const Value& v) {
     throw RenderError("object of type '" + v.typeName() + "' has no len()");
 }
 
+namespace {
+bool isMethodName(const Value& object, std::string_view name);
+}
+
+// Python looks up attributes before items, so `d.items` is the method and `d['items']` the key.
 Value Interpreter::getAttribute(const Value& object, std::string_view name) {
+    if (object.isUndefined()) throw RenderError(object.undefinedMessage());
+    if (object.isObject()) return object.object().attribute(name);
+    if (isMethodName(object, name)) {
+        std::string method(name);
+        Value self = object;
+        return Value::function(method, [self, method](Interpreter& in, const CallArgs& args) {
+            Value result;
+            in.callMethod(self, method, args, result);
+            return result;
+        });
+    }
     if (object.isDict()) {
         const Value* v = object.dict().find(name);
         return v ? *v : Value();
     }
-    if (object.isObject()) return object.object().attribute(name);
     return Value();
 }
 
 Value Interpreter::getItem(const Value& object, const Value& key) {
+    if (object.isUndefined()) throw RenderError(object.undefinedMessage());
     if (object.isDict()) {
         if (!key.isString()) return Value();
         const Value* v = object.dict().find(key.str());
@@ -90,10 +106,8 @@ std::vector<std::string> splitWhitespace(const std::string& s, int64_t maxsplit,
         while (i < u.size()) {
             while (i < u.size() && isPySpace(u[i])) ++i;
             if (i >= u.size()) break;
-            if (maxsplit >= 0 && int64_t(parts.size()) == maxsplit) {
-                size_t e = u.size();
-                while (e > i && isPySpace(u[e - 1])) --e;
-                parts.push_back(encodeUtf8(std::u32string_view(u).substr(i, e - i)));
+            if (maxsplit >= 0 && int64_t(parts.size()) == maxsplit) {  // the rest, as it is
+                parts.push_back(encodeUtf8(std::u32string_view(u).substr(i)));
                 break;
             }
             size_t j = i;
@@ -108,9 +122,7 @@ std::vector<std::string> splitWhitespace(const std::string& s, int64_t maxsplit,
         while (e > 0 && isPySpace(u[e - 1])) --e;
         if (e == 0) break;
         if (maxsplit >= 0 && int64_t(parts.size()) == maxsplit) {
-            size_t b = 0;
-            while (b < e && isPySpace(u[b])) ++b;
-            parts.push_back(encodeUtf8(std::u32string_view(u).substr(b, e - b)));
+            parts.push_back(encodeUtf8(std::u32string_view(u).substr(0, e)));
             break;
         }
         size_t b = e;
@@ -399,17 +411,35 @@ bool dictMethod(DictData& dict, const std::string& name, const CallArgs& args, V
     return true;
 }
 
+
+bool isMethodName(const Value& object, std::string_view name) {
+    static const char* stringMethods[] = {"strip", "lstrip", "rstrip", "split", "rsplit", "startswith", "endswith",
+                                          "replace", "upper", "lower", "title", "capitalize", "find", "rfind",
+                                          "index", "rindex", "count", "format", "join", "splitlines", "isdigit",
+                                          "isalpha", "isalnum", "isspace", "isupper", "islower"};
+    static const char* listMethods[] = {"append", "extend", "index", "count", "pop"};
+    static const char* dictMethods[] = {"get", "items", "keys", "values"};
+    auto in = [&](const auto& names) {
+        for (const char* n : names)
+            if (name == n) return true;
+        return false;
+    };
+    if (object.isString()) return in(stringMethods);
+    if (object.isList()) return in(listMethods);
+    if (object.isDict()) return !object.dict().isNamespace && in(dictMethods);
+    return false;
+}
+
 }  // namespace
 
 bool Interpreter::callMethod(const Value& object, const std::string& name, const CallArgs& args, Value& result) {
     if (object.isString()) return stringMethod(object.str(), name, args, result);
     if (object.isList()) return listMethod(object.list(), name, args, result);
     if (object.isDict()) {
-        // A key holding a function (a macro stored in a namespace) wins over the method name.
-        if (const Value* v = object.dict().find(name); v && v->isFunction()) return false;
+        if (object.dict().isNamespace) return false;  // a namespace only has its attributes
         return dictMethod(object.dict(), name, args, result);
     }
-    if (object.isUndefined()) throw RenderError("cannot call '" + name + "' on an undefined value");
+    if (object.isUndefined()) throw RenderError(object.undefinedMessage());
     if (object.isNone()) throw RenderError("'NoneType' object has no attribute '" + name + "'");
     return false;
 }

@@ -47,6 +47,13 @@ Value Value::function(std::string name, std::function<Value(Interpreter&, const 
     return Value(std::make_shared<Function>(Function{std::move(name), std::move(fn)}));
 }
 
+std::string Value::undefinedMessage() const {
+    const UndefinedT& u = std::get<UndefinedT>(v);
+    if (!u.name) return "undefined value used";
+    if (u.isMember) return "'" + *u.name + "' is undefined (no such attribute or item)";
+    return "'" + *u.name + "' is undefined";
+}
+
 double Value::number() const {
     if (isInt()) return double(asInt());
     if (isFloat()) return asFloat();

@@ -55,8 +55,12 @@ public:
     virtual std::string typeName() const = 0;
 };
 
+// Jinja's Undefined. It remembers the name it stands for (owned by the template's syntax tree) so
+// that using it wrongly can say "'x' is undefined" as Jinja2 does.
 struct UndefinedT {
-    bool operator==(const UndefinedT&) const = default;
+    const std::string* name = nullptr;
+    bool isMember = false;  // a missing attribute or item rather than a missing variable
+    bool operator==(const UndefinedT&) const { return true; }
 };
 struct NoneT {
     bool operator==(const NoneT&) const = default;
@@ -81,6 +85,7 @@ struct Value {
     Value(std::shared_ptr<Function> f) : v(std::move(f)) {}
     Value(std::shared_ptr<Object> o) : v(std::move(o)) {}
 
+    Value(UndefinedT u) : v(u) {}
     static Value none() { return Value(NoneT{}); }
     static Value makeList(std::vector<Value> items = {}, bool tuple = false);
     static Value makeDict();
@@ -97,6 +102,8 @@ struct Value {
     bool isDict() const { return std::holds_alternative<std::shared_ptr<DictData>>(v); }
     bool isFunction() const { return std::holds_alternative<std::shared_ptr<Function>>(v); }
     bool isObject() const { return std::holds_alternative<std::shared_ptr<Object>>(v); }
+    // Jinja2's UndefinedError message for using this undefined value.
+    std::string undefinedMessage() const;
 
     bool asBool() const { return std::get<bool>(v); }
     int64_t asInt() const { return std::get<int64_t>(v); }
