@@ -1,5 +1,6 @@
 #include "models/convert/hf_vocab.h"
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -319,6 +320,28 @@ Metadata tokenizerMetadata(const fs::path& folder, uint32_t vocabSize) {
             }
         }
     }
+
+    // GGUF has single eot/eom ids where HF configs list several end-of-generation ids; readers of
+    // the ecosystem find the rest by their text. Name the usual end-of-turn marker explicitly so
+    // that readers going by ids alone stop there too.
+    auto hasKey = [&](const std::string& key) {
+        return std::any_of(md.begin(), md.end(), [&](const auto& kv) { return kv.first == key; });
+    };
+    auto addedId = [&](const char* text) -> std::optional<int64_t> {
+        auto it = addedByContent.find(text);
+        if (it == addedByContent.end() || it->second >= vocabSize) return std::nullopt;
+        if (special.count("eos") && special["eos"] == it->second) return std::nullopt;
+        return it->second;
+    };
+    if (!hasKey("tokenizer.ggml.eot_token_id"))
+        for (const char* text : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+                                 "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>"})
+            if (auto id = addedId(text)) {
+                md.emplace_back("tokenizer.ggml.eot_token_id", u32(*id));
+                break;
+            }
+    if (!hasKey("tokenizer.ggml.eom_token_id"))
+        if (auto id = addedId("<|eom_id|>")) md.emplace_back("tokenizer.ggml.eom_token_id", u32(*id));
 
     // Whether encode() adds BOS/EOS: the post-processor template, overridden by tokenizer_config.
     std::optional<bool> addBos, addEos;

@@ -11,15 +11,26 @@ namespace {
 
 constexpr float kGroupMaxEps = 1e-15f;
 
+// Round-to-nearest-even of a value already clamped to [lo, hi] (integer bounds, |v| < 2^22), kept
+// in float so that the loops below vectorise: clamping before or after rounding is the same.
+constexpr float kRoundMagic = 12582912.f;  // 1.5 * 2^23
+inline float roundClamped(float v, float lo, float hi) {
+    v = std::min(std::max(v, lo), hi);
+    return (v + kRoundMagic) - kRoundMagic;
+}
+
 // Fits x ≈ scale * L + min (L in [0, nmax], min <= 0) minimising the weighted squared error:
 // starts from the min/max grid, then tries nstep+1 stretched grids and keeps the least-squares
 // (scale, min) of the best one. Returns the scale; *negMin receives -min.
-float fitScaleMin(int n, int nmax, const float* x, const float* w, uint8_t* L, float* negMin,
-                  uint8_t* laux, float rmin, float rdelta, int nstep) {
+// The sums are vectorised (`omp simd` reductions), so they may differ from a sequential sum in
+// the last bits; the candidates and the choice rule are the reference's.
+template <int N>
+float fitScaleMin(int nmax, const float* x, const float* w, uint8_t* L, float* negMin, float rmin,
+                  float rdelta, int nstep) {
     float lo = x[0], hi = x[0];
-    float sumW = w[0];
-    float sumX = sumW * x[0];
-    for (int i = 1; i < n; ++i) {
+    float sumW = 0, sumX = 0;
+#pragma omp simd reduction(min : lo) reduction(max : hi) reduction(+ : sumW, sumX)
+    for (int i = 0; i < N; ++i) {
         lo = std::min(lo, x[i]);
         hi = std::max(hi, x[i]);
         sumW += w[i];
@@ -27,26 +38,30 @@ float fitScaleMin(int n, int nmax, const float* x, const float* w, uint8_t* L, f
     }
     if (lo > 0) lo = 0;
     if (hi == lo) {
-        std::fill(L, L + n, uint8_t{0});
+        std::fill(L, L + N, uint8_t{0});
         *negMin = -lo;
         return 0.f;
     }
-    float iscale = nmax / (hi - lo);
+    const float fmax = static_cast<float>(nmax);
+    float iscale = fmax / (hi - lo);
     float scale = 1 / iscale;
+    float best[N], laux[N];
     float bestErr = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = std::clamp(nearestInt(iscale * (x[i] - lo)), 0, nmax);
-        L[i] = static_cast<uint8_t>(l);
-        float diff = scale * L[i] + lo - x[i];
+#pragma omp simd reduction(+ : bestErr)
+    for (int i = 0; i < N; ++i) {
+        float l = roundClamped(iscale * (x[i] - lo), 0.f, fmax);
+        best[i] = l;
+        float diff = scale * l + lo - x[i];
         bestErr += w[i] * (diff * diff);
     }
     float min = lo;
     for (int is = 0; is <= nstep; ++is) {
-        iscale = (rmin + rdelta * is + nmax) / (hi - lo);
+        iscale = (rmin + rdelta * is + fmax) / (hi - lo);
         float sumL = 0, sumL2 = 0, sumXL = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = std::clamp(nearestInt(iscale * (x[i] - lo)), 0, nmax);
-            laux[i] = static_cast<uint8_t>(l);
+#pragma omp simd reduction(+ : sumL, sumL2, sumXL)
+        for (int i = 0; i < N; ++i) {
+            float l = roundClamped(iscale * (x[i] - lo), 0.f, fmax);
+            laux[i] = l;
             sumL += w[i] * l;
             sumL2 += w[i] * l * l;
             sumXL += w[i] * l * x[i];
@@ -60,26 +75,29 @@ float fitScaleMin(int n, int nmax, const float* x, const float* w, uint8_t* L, f
             thisScale = sumXL / sumL2;
         }
         float err = 0;
-        for (int i = 0; i < n; ++i) {
+#pragma omp simd reduction(+ : err)
+        for (int i = 0; i < N; ++i) {
             float diff = thisScale * laux[i] + thisMin - x[i];
             err += w[i] * (diff * diff);
         }
         if (err < bestErr) {
-            std::copy(laux, laux + n, L);
+            std::copy(laux, laux + N, best);
             bestErr = err;
             scale = thisScale;
             min = thisMin;
         }
     }
+    for (int i = 0; i < N; ++i) L[i] = static_cast<uint8_t>(best[i]);
     *negMin = -min;
     return scale;
 }
 
 // Symmetric fit x ≈ scale * (L - nmax), L in [0, 2*nmax), weighting each error by x² and trying
 // 18 scales around the one that maps the largest magnitude to -nmax.
-float fitScaleSymmetric(int n, int nmax, const float* x, uint8_t* L) {
+template <int N>
+float fitScaleSymmetric(int nmax, const float* x, uint8_t* L) {
     float max = 0, amax = 0;
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < N; ++i) {
         float ax = std::fabs(x[i]);
         if (ax > amax) {
             amax = ax;
@@ -87,27 +105,29 @@ float fitScaleSymmetric(int n, int nmax, const float* x, uint8_t* L) {
         }
     }
     if (amax < kGroupMaxEps) {
-        std::fill(L, L + n, uint8_t{0});
+        std::fill(L, L + N, uint8_t{0});
         return 0.f;
     }
+    const float lo = static_cast<float>(-nmax), hi = static_cast<float>(nmax - 1);
     auto sums = [&](float iscale, float& sumLX, float& sumL2) {
-        sumLX = 0;
-        sumL2 = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = std::clamp(nearestInt(iscale * x[i]), -nmax, nmax - 1);
+        float a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+        for (int i = 0; i < N; ++i) {
+            float l = roundClamped(iscale * x[i], lo, hi);
             float w = x[i] * x[i];
-            sumLX += w * x[i] * l;
-            sumL2 += w * l * l;
+            a += w * x[i] * l;
+            b += w * l * l;
         }
+        sumLX = a;
+        sumL2 = b;
     };
     auto assign = [&](float iscale) {
-        for (int i = 0; i < n; ++i)
-            L[i] = static_cast<uint8_t>(nmax + std::clamp(nearestInt(iscale * x[i]), -nmax, nmax - 1));
+        for (int i = 0; i < N; ++i) L[i] = static_cast<uint8_t>(nmax + static_cast<int>(roundClamped(iscale * x[i], lo, hi)));
     };
     float iscale = -nmax / max;
     float sumLX, sumL2;
     sums(iscale, sumLX, sumL2);
-    assign(iscale);
+    float bestIscale = iscale;
     float scale = sumL2 > 0 ? sumLX / sumL2 : 0.f;
     float best = scale * sumLX;
     for (int is = -9; is <= 9; ++is) {
@@ -115,11 +135,12 @@ float fitScaleSymmetric(int n, int nmax, const float* x, uint8_t* L) {
         iscale = -(nmax + 0.1f * is) / max;
         sums(iscale, sumLX, sumL2);
         if (sumL2 > 0 && sumLX * sumLX > best * sumL2) {
-            assign(iscale);
+            bestIscale = iscale;
             scale = sumLX / sumL2;
             best = scale * sumLX;
         }
     }
+    assign(bestIscale);
     return scale;
 }
 
@@ -142,15 +163,15 @@ void packScalesMins(const int* ls, const int* lm, uint8_t* q) {
 void quantizeScaleMinBlock(const float* x, int nmax, float rmin, int nstep, uint8_t* scalesOut, f16_t& dOut,
                            f16_t& dminOut, uint8_t* L) {
     float scales[8], mins[8], weights[32];
-    uint8_t laux[32];
     float maxScale = 0, maxMin = 0;
     for (int j = 0; j < 8; ++j) {
         const float* xs = x + 32 * j;
         float sumX2 = 0;
+#pragma omp simd reduction(+ : sumX2)
         for (int l = 0; l < 32; ++l) sumX2 += xs[l] * xs[l];
         float avX = std::sqrt(sumX2 / 32);
         for (int l = 0; l < 32; ++l) weights[l] = avX + std::fabs(xs[l]);
-        scales[j] = fitScaleMin(32, nmax, xs, weights, L + 32 * j, &mins[j], laux, rmin, 0.1f, nstep);
+        scales[j] = fitScaleMin<32>(nmax, xs, weights, L + 32 * j, &mins[j], rmin, 0.1f, nstep);
         maxScale = std::max(maxScale, scales[j]);
         maxMin = std::max(maxMin, mins[j]);
     }
@@ -173,7 +194,7 @@ void quantizeScaleMinBlock(const float* x, int nmax, float rmin, int nstep, uint
         if (ds == 0.f) continue;
         float dm = dmin * m;
         for (int i = 0; i < 32; ++i)
-            L[32 * j + i] = static_cast<uint8_t>(std::clamp(nearestInt((x[32 * j + i] + dm) / ds), 0, nmax));
+            L[32 * j + i] = static_cast<uint8_t>(roundClamped((x[32 * j + i] + dm) / ds, 0.f, static_cast<float>(nmax)));
     }
 }
 
@@ -216,7 +237,7 @@ void quantizeBlocksQ6K(const float* x, BlockQ6_K* y, int64_t blocks) {
     for (int64_t b = 0; b < blocks; ++b, x += kQKK) {
         float maxScale = 0, maxAbsScale = 0;
         for (int ib = 0; ib < kQKK / 16; ++ib) {
-            scales[ib] = fitScaleSymmetric(16, 32, x + 16 * ib, L + 16 * ib);
+            scales[ib] = fitScaleSymmetric<16>(32, x + 16 * ib, L + 16 * ib);
             if (std::fabs(scales[ib]) > maxAbsScale) {
                 maxAbsScale = std::fabs(scales[ib]);
                 maxScale = scales[ib];
@@ -236,7 +257,7 @@ void quantizeBlocksQ6K(const float* x, BlockQ6_K* y, int64_t blocks) {
             float ds = d * out.scales[j];
             if (ds == 0.f) continue;
             for (int i = 0; i < 16; ++i)
-                L[16 * j + i] = static_cast<uint8_t>(std::clamp(nearestInt(x[16 * j + i] / ds), -32, 31) + 32);
+                L[16 * j + i] = static_cast<uint8_t>(static_cast<int>(roundClamped(x[16 * j + i] / ds, -32.f, 31.f)) + 32);
         }
         uint8_t* ql = out.ql;
         uint8_t* qh = out.qh;
