@@ -49,6 +49,25 @@ std::optional<std::string> Args::option(const std::string& name, const std::stri
     return value;
 }
 
+std::vector<std::string> Args::options(const std::string& name, const std::string& alias) {
+    std::vector<std::string> values;
+    for (size_t i = 0; i < tokens_.size(); ++i) {
+        if (used_[i]) continue;
+        const std::string& tok = tokens_[i];
+        if (tok == "--") break;
+        if (tok.rfind(name + "=", 0) == 0) {
+            used_[i] = true;
+            values.push_back(tok.substr(name.size() + 1));
+        } else if (matches(tok, name, alias)) {
+            if (i + 1 >= tokens_.size()) throw UsageError(command_ + ": option " + name + " needs a value");
+            used_[i] = used_[i + 1] = true;
+            values.push_back(tokens_[i + 1]);
+            ++i;
+        }
+    }
+    return values;
+}
+
 std::string Args::option(const std::string& name, const std::string& alias, const std::string& fallback) {
     auto v = option(name, alias);
     return v ? *v : fallback;

@@ -31,6 +31,8 @@ public:
     // The option's value if present (consumes both); UsageError if present without a value.
     std::optional<std::string> option(const std::string& name, const std::string& alias = {});
     std::string option(const std::string& name, const std::string& alias, const std::string& fallback);
+    // Every value of a repeatable option, in order (consumes them all).
+    std::vector<std::string> options(const std::string& name, const std::string& alias = {});
     std::optional<long long> intOption(const std::string& name, const std::string& alias = {});
     std::optional<double> floatOption(const std::string& name, const std::string& alias = {});
     // Positional argument `index` (among those not consumed as options); UsageError if missing.

@@ -72,6 +72,10 @@ public:
     MemoryUse memoryUse() const;
     // Every id that ends generation: the tokenizer's eos ids plus the spec's and eot.
     const std::vector<int32_t>& endOfGenerationIds() const;
+    // The chat template applied to messages (with bos_token/eos_token), as the model will see it.
+    std::string renderChat(const nlohmann::json& messages, bool addGenerationPrompt = true) const;
+    // Prompt text -> ids as Hugging Face encodes it (special tokens such as BOS added as configured).
+    std::vector<int32_t> encode(std::string_view text, bool addSpecialTokens = true) const;
 
     // Engine internals (sessions use these).
     Backend& backend() const;

@@ -1,0 +1,134 @@
+// The engine's CLI commands (generate, logits, chat, bench) run as a user would, on the fixtures.
+#include <QtTest>
+
+#include "engine_test_support.h"
+
+using namespace enginetest;
+
+class EngineCliTest : public QObject {
+    Q_OBJECT
+    Converter conv_;
+    QString llama_, chat_;
+    nlohmann::json ref_;
+
+private slots:
+    void initTestCase() {
+        QVERIFY2(!cliPath().isEmpty(), "HEARTH_CLI is not set (run through ctest)");
+        llama_ = conv_.gguf("llama", "f32");
+        chat_ = conv_.gguf("chat_llama", "f16");
+        QVERIFY(!llama_.isEmpty() && !chat_.isEmpty());
+        ref_ = reference("llama");
+    }
+
+    void generateJsonIsGreedyAtTemperatureZero() {
+        const auto& p = ref_["prompts"][1];
+        QStringList idList;
+        for (int id : p["ids"]) idList << QString::number(id);
+        auto r = runCli({"generate", "--model", llama_, "--prompt-ids", idList.join(','), "--temperature", "0",
+                         "--max-tokens", "8", "--ignore-eos", "--json", "--device", "cpu", "--kv-type", "f32"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        auto j = nlohmann::json::parse(r.out.toStdString());
+        for (const char* key : {"ids", "text", "prompt_tokens", "prefill_tps", "decode_tps", "finish_reason"})
+            QVERIFY2(j.contains(key), key);
+        QCOMPARE(j["prompt_tokens"].get<int>(), static_cast<int>(p["ids"].size()));
+        QCOMPARE(j["finish_reason"].get<std::string>(), std::string("length"));
+        auto got = j["ids"].get<std::vector<int>>();
+        auto want = p["greedy"].get<std::vector<int>>();
+        QCOMPARE(got.size(), size_t(8));
+        for (size_t i = 0; i < std::min<size_t>(8, comparableSteps(p, 1e-3)); ++i) QCOMPARE(got[i], want[i]);
+    }
+
+    void generatePlainStreamsText() {
+        auto r = runCli({"generate", "--model", chat_, "--prompt", "Hello", "--max-tokens", "6", "--seed", "3"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY(!r.out.trimmed().isEmpty());
+        QVERIFY(r.err.contains("tok/s"));
+    }
+
+    void generateWithMessagesUsesTheTemplate() {
+        QTemporaryDir dir;
+        QFile f(dir.filePath("m.json"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"Hi!"}])");
+        f.close();
+        auto r = runCli({"generate", "--model", chat_, "--messages", f.fileName(), "--max-tokens", "4",
+                         "--temperature", "0", "--json"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        auto j = nlohmann::json::parse(r.out.toStdString());
+        QVERIFY(j["prompt_tokens"].get<int>() > 8);
+    }
+
+    void logitsTopAndAll() {
+        const auto& p = ref_["prompts"][0];
+        QString idList = QString::number(p["ids"][0].get<int>());
+        auto r = runCli({"logits", "--model", llama_, "--prompt-ids", idList, "--top", "5", "--json"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        auto j = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(j["top"].size(), size_t(5));
+        auto want = p["logits"].get<std::vector<double>>();
+        size_t best = static_cast<size_t>(std::max_element(want.begin(), want.end()) - want.begin());
+        QCOMPARE(j["top"][0][0].get<size_t>(), best);
+        QVERIFY(std::abs(j["top"][0][1].get<double>() - want[best]) < 1e-2 * std::abs(want[best]) + 1e-2);
+
+        r = runCli({"logits", "--model", llama_, "--prompt-ids", idList, "--top", "0", "--json"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        j = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(j["logits"].size(), want.size());
+    }
+
+    void badInputGivesAClearErrorAndNonZeroExit_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<int>("exitCode");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("missing model") << QStringList{"generate", "--model", "/nonexistent.gguf", "--prompt-ids", "1"} << 1 << "no such model";
+        QTest::newRow("empty prompt") << QStringList{"generate", "--model", "@llama", "--prompt", ""} << 1 << "empty";
+        QTest::newRow("prompt longer than context") << QStringList{"generate", "--model", "@llama", "--prompt-ids", "1,2,3,4,5,6,7,8", "--ctx-size", "4"} << 1 << "context";
+        QTest::newRow("unknown device") << QStringList{"generate", "--model", "@llama", "--prompt-ids", "1", "--device", "quantum:0"} << 1 << "quantum";
+        QTest::newRow("bad id list") << QStringList{"generate", "--model", "@llama", "--prompt-ids", "1,x"} << 2 << "token id";
+        QTest::newRow("id outside vocabulary") << QStringList{"logits", "--model", "@llama", "--prompt-ids", "1,99999"} << 1 << "99999";
+        QTest::newRow("truncated model") << QStringList{"logits", "--model", "@truncated", "--prompt-ids", "1"} << 1 << "truncated.gguf";
+        QTest::newRow("no prompt") << QStringList{"generate", "--model", "@llama"} << 2 << "exactly one";
+    }
+    void badInputGivesAClearErrorAndNonZeroExit() {
+        QFETCH(QStringList, args);
+        QFETCH(int, exitCode);
+        QFETCH(QString, message);
+        QString truncated = conv_.tempPath("truncated.gguf");
+        if (!QFile::exists(truncated)) {
+            QFile::copy(llama_, truncated);
+            QFile::resize(truncated, QFileInfo(llama_).size() / 3);
+        }
+        for (auto& a : args) {
+            if (a == "@llama") a = llama_;
+            if (a == "@truncated") a = truncated;
+        }
+        auto r = runCli(args);
+        QCOMPARE(r.exitCode, exitCode);
+        QVERIFY2(QString::fromUtf8(r.err).contains(message, Qt::CaseInsensitive), r.err.constData());
+    }
+
+    // Scripted chat: answers, commands, multi-line input, EOF ends it.
+    void chatWorksFromAScript() {
+        QByteArray input = "Hello there\n/stats\n/regen\n\"\"\"\nline one\nline two\n\"\"\"\ncontinued \\\nline\n"
+                           "/system Be brief.\n/reset\n/stats\nBye\n";
+        auto r = runCli({"chat", chat_, "--max-tokens", "5", "--temperature", "0", "--system", "You are helpful."}, input);
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QString out = QString::fromUtf8(r.out);
+        QVERIFY2(out.contains("tok/s"), qPrintable(out));
+        QVERIFY(out.contains("system prompt set"));
+        QVERIFY(out.contains("conversation cleared"));
+        QVERIFY(out.contains("no answer yet"));
+    }
+
+    void benchReportsSpeedAndMemory() {
+        auto r = runCli({"bench", "--model", llama_, "-p", "32", "-n", "8", "--json", "--threads", "1"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        auto j = nlohmann::json::parse(r.out.toStdString());
+        for (const char* key : {"prefill_tps", "decode_tps", "bytes_per_token", "achieved_gbs", "membw_copy_gbs",
+                                "weights_bytes", "kv_cache_bytes", "scratch_bytes"})
+            QVERIFY2(j.contains(key) && j[key].get<double>() > 0, key);
+    }
+};
+
+QTEST_GUILESS_MAIN(EngineCliTest)
+#include "engine_cli_test.moc"
