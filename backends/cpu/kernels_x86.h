@@ -128,14 +128,19 @@ void dot32Cols(int64_t k, const void* weight, const void* act, size_t stride, fl
 
 // ---- K-quants against Q8_K ---------------------------------------------------------------
 
-inline void scaleMinK(int j, const uint8_t* q, int& scale, int& min) {
-    if (j < 4) {
-        scale = q[j] & 63;
-        min = q[j + 4] & 63;
-    } else {
-        scale = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-        min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
+// The eight 6-bit scales and mins of a Q4_K/Q5_K block, unpacked four at a time: bytes 0-3 hold
+// the low scales (6 bits) and the top bits of the high ones, 4-7 the same for the mins, 8-11 the
+// low nibbles of the high scales and mins.
+inline void scalesMinsK(const uint8_t* q, uint8_t scales[8], uint8_t mins[8]) {
+    uint32_t s0, s1, s2;
+    std::memcpy(&s0, q, 4);
+    std::memcpy(&s1, q + 4, 4);
+    std::memcpy(&s2, q + 8, 4);
+    const uint32_t low6 = 0x3f3f3f3fu, low4 = 0x0f0f0f0fu, top2 = 0x03030303u;
+    const uint32_t sc[2] = {s0 & low6, (s2 & low4) | (((s0 >> 6) & top2) << 4)};
+    const uint32_t mn[2] = {s1 & low6, ((s2 >> 4) & low4) | (((s1 >> 6) & top2) << 4)};
+    std::memcpy(scales, sc, 8);
+    std::memcpy(mins, mn, 8);
 }
 
 // Q4_K / Q5_K: four pairs of 32-element sub-blocks; pair p's low part uses scale 2p, high 2p+1.
@@ -144,19 +149,24 @@ void dotQ45K(int64_t k, const void* weight, const void* act, size_t stride, floa
     constexpr bool kHigh = sizeof(Block) == sizeof(BlockQ5_K);
     const auto* w = static_cast<const Block*>(weight);
     const BlockQ8_K* a[NC];
-    __m256 acc[NC];
-    float minAcc[NC];
+    __m256 acc[NC], minAcc[NC];
     for (int c = 0; c < NC; ++c) {
         a[c] = reinterpret_cast<const BlockQ8_K*>(static_cast<const char*>(act) + c * stride);
-        acc[c] = _mm256_setzero_ps();
-        minAcc[c] = 0.0f;
+        acc[c] = minAcc[c] = _mm256_setzero_ps();
     }
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     const __m256i one = _mm256_set1_epi8(1);
     for (int64_t ib = 0; ib < k / kQKK; ++ib) {
         const Block& b = w[ib];
-        int scale[8], min[8];
-        for (int j = 0; j < 8; ++j) scaleMinK(j, b.scales, scale[j], min[j]);
+        alignas(16) uint8_t scale[8], min[8];
+        scalesMinsK(b.scales, scale, min);
+        // Scale j as 16 x i16, and the mins paired (m0 m0 m1 m1 ...) to meet the 16 bsums.
+        __m256i sc[8];
+        const __m256i scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(scale))));
+        for (int j = 0; j < 8; ++j)
+            sc[j] = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16(static_cast<short>((2 * j) | ((2 * j + 1) << 8))));
+        const __m128i m8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(min));
+        const __m256i minsPaired = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
         __m256i u[8];
         __m256i qh;
         if constexpr (kHigh) qh = loadBytes(b.qh);
@@ -176,15 +186,13 @@ void dotQ45K(int64_t k, const void* weight, const void* act, size_t stride, floa
             const BlockQ8_K& ab = a[c][ib];
             __m256i sum = _mm256_setzero_si256();
             for (int j = 0; j < 8; ++j)
-                sum = _mm256_add_epi32(sum, dotBytesScaled(u[j], loadBytes(ab.qs + 32 * j),
-                                                           _mm256_set1_epi16(static_cast<short>(scale[j]))));
-            int mins = 0;
-            for (int j = 0; j < 8; ++j) mins += min[j] * (ab.bsums[2 * j] + ab.bsums[2 * j + 1]);
+                sum = _mm256_add_epi32(sum, dotBytesScaled(u[j], loadBytes(ab.qs + 32 * j), sc[j]));
+            const __m256i mins = _mm256_madd_epi16(loadBytes(ab.bsums), minsPaired);
             acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d * ab.d), _mm256_cvtepi32_ps(sum), acc[c]);
-            minAcc[c] += dmin * ab.d * static_cast<float>(mins);
+            minAcc[c] = _mm256_fmadd_ps(_mm256_set1_ps(dmin * ab.d), _mm256_cvtepi32_ps(mins), minAcc[c]);
         }
     }
-    for (int c = 0; c < NC; ++c) out[c] = hsum(acc[c]) - minAcc[c];
+    for (int c = 0; c < NC; ++c) out[c] = hsum(_mm256_sub_ps(acc[c], minAcc[c]));
 }
 
 // Q6_K: two halves of 128; in each, four groups of 32 with two 16-element scales each.

@@ -20,8 +20,10 @@ namespace hearth::cpu {
 
 namespace {
 
-// About 100 µs of spinning before a worker goes to sleep.
-constexpr int kSpinIterations = 20000;
+// Some tens of microseconds of spinning (a pause is 10-140 cycles depending on the core) before
+// a worker sleeps: long enough to bridge the gap between two ops of a decode step, short enough
+// not to burn a shared machine's cores.
+constexpr int kSpinIterations = 2000;
 
 }  // namespace
 
@@ -54,7 +56,11 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
     }
     if (sleepers_.load() > 0) wake_.notify_all();
     fn(0, n);
-    while (pending_.load(std::memory_order_acquire) != 0) HEARTH_CPU_RELAX();
+    // A worker that was preempted may take a while: yield rather than spin against it.
+    for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+        if (spin < kSpinIterations) HEARTH_CPU_RELAX();
+        else std::this_thread::yield();
+    }
     job_ = nullptr;
 }
 
