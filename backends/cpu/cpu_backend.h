@@ -55,7 +55,7 @@ private:
     DeviceInfo info_;
     const KernelTable& kernels_;
     ThreadPool pool_;
-    std::vector<uint8_t> actScratch_[3];  // one per ActFormat, reused between calls
+    std::vector<uint8_t> actScratch_[kActFormats];  // one per ActFormat, reused between calls
     std::vector<float> attnScratch_;
 };
 

@@ -45,7 +45,7 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
     if (x.type != DType::F32) throw BackendError("cpu: matmul: the input must be f32");
     const float* in = data<const float>(x, op, "x");
     const int64_t k = x.ne[0], n = x.rows();
-    bool need[3] = {false, false, false};
+    bool need[kActFormats] = {};
     for (const auto& p : projections) {
         if (!isSupportedWeightType(p.weight.type) || !kernels_.dot[static_cast<uint32_t>(p.weight.type)])
             throw BackendError("cpu: matmul: weight type " + std::string(dtypeName(p.weight.type)) + " is not supported");
@@ -59,9 +59,9 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
         data(p.out, op, "out");
         if (p.bias.valid() && (p.bias.type != DType::F32 || p.bias.elements() != rows))
             throw BackendError("cpu: matmul: bias must be f32 with " + std::to_string(rows) + " values");
-        need[static_cast<int>(activationFormat(p.weight.type))] = true;
+        need[static_cast<int>(kernels_.act[static_cast<uint32_t>(p.weight.type)])] = true;
     }
-    for (int f = 0; f < 3; ++f)
+    for (int f = 0; f < kActFormats; ++f)
         if (need[f]) quantizeInput(static_cast<ActFormat>(f), in, k, n);
 
     std::vector<Chunk> chunks;
@@ -76,7 +76,7 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
         for (size_t ci; (ci = next.fetch_add(1, std::memory_order_relaxed)) < chunks.size();) {
             const Chunk& c = chunks[ci];
             const Projection& p = projections[static_cast<size_t>(c.projection)];
-            const ActFormat format = activationFormat(p.weight.type);
+            const ActFormat format = kernels_.act[static_cast<uint32_t>(p.weight.type)];
             const size_t actBytes = activationRowBytes(format, k);
             const uint8_t* act = actScratch_[static_cast<int>(format)].data();
             const DotFn dot = kernels_.dot[static_cast<uint32_t>(p.weight.type)];

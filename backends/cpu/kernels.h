@@ -24,7 +24,19 @@ struct BlockQ8A {
 };
 static_assert(sizeof(BlockQ8A) == 40);
 
-enum class ActFormat { F32, Q8A, Q8K };
+// Q8I is Q8A regrouped for the AVX-512 Q4_0 kernel: in each group of 16 blocks, one 64-byte
+// vector holds the same 4 activations of all 16 blocks, so a dpbusd sums 16 blocks at once
+// (see kInterleaveGroup below); the blocks after the last full group stay plain BlockQ8A.
+enum class ActFormat { F32, Q8A, Q8K, Q8I };
+inline constexpr int kActFormats = 4;
+
+// Q8I layout of one group of 16 blocks: for t = 0..3, 64 bytes of "low" activations (bytes
+// 4t..4t+3 of each block) then 64 bytes of "high" ones (bytes 16+4t..16+4t+3), then the 16 block
+// scales d, then the 16 sums s. Block b sits in dword lane (b % 4) * 4 + b / 4, the order a 4x4
+// dword transpose of four 128-bit lanes produces.
+inline constexpr int kInterleaveGroup = 16;
+inline constexpr int kInterleaveGroupBytes = kInterleaveGroup * static_cast<int>(sizeof(BlockQ8A));
+constexpr int interleavedLane(int block) { return (block % 4) * 4 + block / 4; }
 
 inline constexpr int kMaxCols = 4;
 inline constexpr int kTypeSlots = 32;  // DType ids below this index the dot table
@@ -36,6 +48,7 @@ using DotFn = void (*)(int64_t k, const void* weight, const void* act, size_t ac
 struct KernelTable {
     const char* name = "scalar";
     DotFn dot[kTypeSlots] = {};
+    ActFormat act[kTypeSlots] = {};  // the activation format each dot expects
     // Attention: a query against a cache row, and out += a * cache row, for F16 and F32 caches.
     float (*dotF16)(const uint16_t* a, const float* b, int64_t n) = nullptr;
     float (*dotF32)(const float* a, const float* b, int64_t n) = nullptr;
@@ -45,6 +58,7 @@ struct KernelTable {
 
 // Weight types matmul and embed accept.
 bool isSupportedWeightType(DType type);
+// The plain C++ table's activation format for a weight type (a SIMD table may differ: see act[]).
 ActFormat activationFormat(DType weightType);
 // Bytes of one activation column of k elements in `format`.
 size_t activationRowBytes(ActFormat format, int64_t k);

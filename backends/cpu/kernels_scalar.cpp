@@ -254,6 +254,29 @@ void quantizeQ8K(const float* x, BlockQ8_K* out, int64_t k) {
     }
 }
 
+// Q8A blocks regrouped (see ActFormat::Q8I in kernels.h).
+void quantizeQ8I(const float* x, uint8_t* out, int64_t k) {
+    const int64_t nb = k / kQK, groups = nb / kInterleaveGroup;
+    BlockQ8A blocks[kInterleaveGroup];
+    for (int64_t g = 0; g < groups; ++g) {
+        quantizeQ8A(x + g * kInterleaveGroup * kQK, blocks, kInterleaveGroup * kQK);
+        uint8_t* o = out + g * kInterleaveGroupBytes;
+        auto* d = reinterpret_cast<float*>(o + 512);
+        auto* s = reinterpret_cast<float*>(o + 576);
+        for (int b = 0; b < kInterleaveGroup; ++b) {
+            const int lane = interleavedLane(b);
+            for (int t = 0; t < 4; ++t) {
+                std::memcpy(o + 128 * t + 4 * lane, blocks[b].qs + 4 * t, 4);
+                std::memcpy(o + 128 * t + 64 + 4 * lane, blocks[b].qs + 16 + 4 * t, 4);
+            }
+            d[lane] = blocks[b].d;
+            s[lane] = blocks[b].s;
+        }
+    }
+    quantizeQ8A(x + groups * kInterleaveGroup * kQK, reinterpret_cast<BlockQ8A*>(out + groups * kInterleaveGroupBytes),
+                k - groups * kInterleaveGroup * kQK);
+}
+
 }  // namespace
 
 bool isSupportedWeightType(DType type) {
@@ -276,7 +299,7 @@ ActFormat activationFormat(DType weightType) {
 
 size_t activationRowBytes(ActFormat format, int64_t k) {
     switch (format) {
-        case ActFormat::Q8A: return static_cast<size_t>(k / kQK) * sizeof(BlockQ8A);
+        case ActFormat::Q8A: case ActFormat::Q8I: return static_cast<size_t>(k / kQK) * sizeof(BlockQ8A);
         case ActFormat::Q8K: return static_cast<size_t>(k / kQKK) * sizeof(BlockQ8_K);
         case ActFormat::F32: break;
     }
@@ -287,6 +310,7 @@ void quantizeActivation(ActFormat format, const float* x, void* out, int64_t k) 
     switch (format) {
         case ActFormat::Q8A: quantizeQ8A(x, static_cast<BlockQ8A*>(out), k); break;
         case ActFormat::Q8K: quantizeQ8K(x, static_cast<BlockQ8_K*>(out), k); break;
+        case ActFormat::Q8I: quantizeQ8I(x, static_cast<uint8_t*>(out), k); break;
         case ActFormat::F32: std::memcpy(out, x, static_cast<size_t>(k) * sizeof(float)); break;
     }
 }
@@ -320,6 +344,7 @@ void fillScalarKernels(KernelTable& t) {
     slot(DType::Q4_K) = dotK<BlockQ4_K>;
     slot(DType::Q5_K) = dotK<BlockQ5_K>;
     slot(DType::Q6_K) = dotK<BlockQ6_K>;
+    for (uint32_t id = 0; id < kTypeSlots; ++id) t.act[id] = activationFormat(static_cast<DType>(id));
     t.dotF16 = dotF16;
     t.dotF32 = dotF32;
     t.axpyF16 = axpyF16;
