@@ -29,6 +29,7 @@ BpeModel::BpeModel(StringIdMap vocab, const std::vector<std::pair<std::string, s
         int32_t ia = internId(a), ib = internId(b), ir = internId(a + b);
         merges_[pairKey(ia, ib)] = Merge{static_cast<int32_t>(rank), ir};
     }
+    for (const auto& [piece, id] : vocab_) fastVocab_.set(piece, id);
     byteSymbol_.assign(256, -1);
     byteFallback_.assign(256, -1);
     for (int b = 0; b < 256; ++b) {
@@ -65,7 +66,7 @@ int32_t BpeModel::internId(const std::string& s) {
 }
 
 int32_t BpeModel::symbolId(std::string_view s) const {
-    if (auto it = vocab_.find(s); it != vocab_.end()) return it->second;
+    if (const int64_t* id = fastVocab_.find(s)) return static_cast<int32_t>(*id);
     if (auto it = extra_.find(s); it != extra_.end()) return it->second;
     return -1;
 }
@@ -103,16 +104,17 @@ void BpeModel::emitUnknown(std::string_view text, std::vector<int32_t>& out) con
 void BpeModel::encodeWord(std::string_view word, std::vector<int32_t>& out) const {
     if (word.empty()) return;
     if (options_.ignoreMerges) {
-        if (auto it = vocab_.find(word); it != vocab_.end()) {
-            out.push_back(it->second);
+        if (const int64_t* id = fastVocab_.find(word)) {
+            out.push_back(static_cast<int32_t>(*id));
             return;
         }
     }
     const bool cacheable = word.size() <= kMaxCachedWordBytes;
     if (cacheable) {
         std::lock_guard lock(cache_->mutex);
-        if (auto it = cache_->words.find(word); it != cache_->words.end()) {
-            out.insert(out.end(), it->second.begin(), it->second.end());
+        if (const int64_t* hit = cache_->words.find(word)) {
+            const int32_t* first = cache_->ids.data() + (*hit >> 32);
+            out.insert(out.end(), first, first + (*hit & 0xFFFFFFFF));
             return;
         }
     }
@@ -120,8 +122,13 @@ void BpeModel::encodeWord(std::string_view word, std::vector<int32_t>& out) cons
     bpe(word, out);
     if (cacheable) {
         std::lock_guard lock(cache_->mutex);
-        if (cache_->words.size() >= kMaxCachedWords) cache_->words.clear();
-        cache_->words.emplace(std::string(word), std::vector<int32_t>(out.begin() + static_cast<ptrdiff_t>(first), out.end()));
+        if (cache_->words.size() >= kMaxCachedWords) {
+            cache_->words.clear();
+            cache_->ids.clear();
+        }
+        auto offset = static_cast<int64_t>(cache_->ids.size());
+        cache_->ids.insert(cache_->ids.end(), out.begin() + static_cast<ptrdiff_t>(first), out.end());
+        cache_->words.set(word, offset << 32 | static_cast<int64_t>(out.size() - first));
     }
 }
 

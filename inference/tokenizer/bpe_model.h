@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "inference/tokenizer/flat_string_map.h"
+
 namespace hearth {
 
 struct StringHash {
@@ -55,7 +57,8 @@ private:
     };
     struct Cache {
         std::mutex mutex;
-        std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> words;
+        FlatStringMap words;  // word -> offset << 32 | count into ids
+        std::vector<int32_t> ids;
     };
 
     int32_t symbolId(std::string_view s) const;
@@ -65,6 +68,7 @@ private:
     void emitUnknown(std::string_view text, std::vector<int32_t>& out) const;
 
     StringIdMap vocab_;
+    FlatStringMap fastVocab_;  // the same, for the hot path
     StringIdMap extra_;         // strings that appear only inside merges, ids >= extraBase_
     int32_t extraBase_ = 0;
     std::unordered_map<uint64_t, Merge> merges_;

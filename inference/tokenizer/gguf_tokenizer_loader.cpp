@@ -46,6 +46,18 @@ const gguf::Array& requireArray(const gguf::GgufFile& f, const std::string& key,
     return *a;
 }
 
+// Regexes compare equal whether line breaks are written as escapes or as the characters
+// themselves (DeepSeek's tokenizer.json has raw CR/LF inside its classes).
+std::string canonicalRegex(std::string s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '\r') out += "\\r";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
 enum TokenType : int32_t { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
 
 }  // namespace
@@ -134,9 +146,9 @@ Tokenizer Tokenizer::fromGguf(const gguf::GgufFile& file) {
             a.id = static_cast<int32_t>(id);
             a.special = type != UserDefined;
             d->added.push_back(std::move(a));
-        } else if (type != Unused) {
-            src.vocab.emplace_back(text, static_cast<int32_t>(id));
         }
+        // Added tokens stay in the model's vocabulary too: merges may build them (gemma's "▁▁").
+        if (type != Unused) src.vocab.emplace_back(text, static_cast<int32_t>(id));
     }
     if (merges) {
         for (const auto& m : merges->items) {
@@ -188,7 +200,7 @@ std::vector<std::pair<std::string, gguf::Value>> ggufMetadataFromHfTokenizer(
         if (type == "Sequence") {
             for (const auto& x : p.at("pretokenizers")) walk(x);
         } else if (type == "Split" && p.at("pattern").contains("Regex")) {
-            splits.push_back(p["pattern"]["Regex"].get<std::string>());
+            splits.push_back(canonicalRegex(p["pattern"]["Regex"].get<std::string>()));
         } else if (type == "ByteLevel") {
             byteLevel = true;
             gpt2Regex = p.value("use_regex", true);
@@ -225,8 +237,11 @@ std::vector<std::pair<std::string, gguf::Value>> ggufMetadataFromHfTokenizer(
     if (byteLevel) {
         std::string name;
         if (splits.empty() && gpt2Regex) name = "gpt2";
-        for (const auto& p : table())
-            if (!p.gpt2Regex && p.splits == splits && name.empty()) name = p.name;
+        for (const auto& p : table()) {
+            std::vector<std::string> known;
+            for (const auto& r : p.splits) known.push_back(canonicalRegex(r));
+            if (!p.gpt2Regex && known == splits && name.empty()) name = p.name;
+        }
         if (name.empty()) throw TokenizerError(tokenizerJson.string() + ": its pre-tokenizer matches no known tokenizer.ggml.pre");
         kv.emplace_back("tokenizer.ggml.pre", str(name));
     } else {

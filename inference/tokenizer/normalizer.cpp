@@ -2,6 +2,7 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,45 @@ std::string unicodeForm(std::string_view text, utf8proc_option_t options) {
     if (n < 0) throw TokenizerError(std::string("Unicode normalization failed: ") + utf8proc_errmsg(n));
     std::string out(reinterpret_cast<char*>(result), static_cast<size_t>(n));
     std::free(result);
+    return out;
+}
+
+// NFC only touches characters from U+0300 up and the character right before them (a base that
+// may compose with a following mark); everything below U+0300 is NFC-stable and never composes
+// with what precedes it. So only those stretches go through utf8proc.
+std::string nfc(std::string_view text) {
+    auto high = [&](size_t i) { return static_cast<uint8_t>(text[i]) >= 0xCC; };  // lead byte of >= U+0300
+    size_t i = 0;
+    while (i < text.size() && !high(i)) ++i;
+    if (i == text.size()) return std::string(text);
+    std::string out;
+    out.reserve(text.size());
+    size_t copied = 0;
+    while (i < text.size()) {
+        // [begin, end): the high run and the character before it
+        size_t begin = i;
+        if (begin > copied) {
+            --begin;
+            while (begin > copied && (static_cast<uint8_t>(text[begin]) & 0xC0) == 0x80) --begin;
+        }
+        size_t end = i;
+        while (end < text.size()) {
+            if (high(end)) {
+                end += utf8::sequenceLength(static_cast<uint8_t>(text[end]));
+            } else if ((static_cast<uint8_t>(text[end]) & 0xC0) == 0x80) {
+                ++end;
+            } else {
+                break;
+            }
+        }
+        end = std::min(end, text.size());
+        out.append(text.substr(copied, begin - copied));
+        out += unicodeForm(text.substr(begin, end - begin), static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE));
+        copied = end;
+        i = end;
+        while (i < text.size() && !high(i)) ++i;
+    }
+    out.append(text.substr(copied));
     return out;
 }
 
@@ -149,7 +189,7 @@ std::string Normalizer::apply(std::string_view input) const {
     std::string text(input);
     for (const Step& s : steps_) {
         switch (s.kind) {
-            case Kind::Nfc: text = unicodeForm(text, static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE)); break;
+            case Kind::Nfc: text = nfc(text); break;
             case Kind::Nfd: text = unicodeForm(text, static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE)); break;
             case Kind::Nfkc:
                 text = unicodeForm(text, static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE | UTF8PROC_COMPAT));

@@ -1,5 +1,6 @@
 #include "inference/tokenizer/pre_tokenizer.h"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "inference/tokenizer/normalizer.h"
@@ -179,64 +180,78 @@ PreTokenizer PreTokenizer::fromSteps(std::vector<Step> steps, bool byteLevel) {
     return p;
 }
 
-void PreTokenizer::split(std::string_view text, size_t sectionIndex, std::vector<std::string_view>& words,
-                         std::deque<std::string>& arena) const {
-    std::vector<std::string_view> current{text};
-    std::vector<std::string_view> next;
-    for (const Step& step : steps_) {
-        next.clear();
-        for (std::string_view piece : current) {
-            switch (step.kind) {
-                case Kind::Split:
-                    if (step.invert && step.behavior != Behavior::Isolated && step.behavior != Behavior::Removed) {
-                        applySplit(step, piece, next);
-                    } else if (step.invert) {
-                        // Like the reference: the matches themselves are the pieces.
-                        std::vector<Span> parts = spans(step, piece);
-                        for (const Span& s : parts)
-                            if (s.match) next.push_back(piece.substr(s.begin, s.end - s.begin));
-                    } else {
-                        applySplit(step, piece, next);
-                    }
-                    break;
-                case Kind::ByteLevel: {
-                    std::string_view p = piece;
-                    if (step.addPrefixSpace && (p.empty() || p[0] != ' ')) {
-                        arena.push_back(" " + std::string(p));
-                        p = arena.back();
-                    }
-                    if (step.regex) {
-                        step.regex->forEachMatch(p, [&](size_t b, size_t e) { next.push_back(p.substr(b, e - b)); });
-                    } else {
-                        next.push_back(p);
-                    }
-                    break;
-                }
-                case Kind::Metaspace: {
-                    std::string s = replaceAll(piece, " ", step.replacement);
-                    bool prepend = step.prependScheme == "always" || (step.prependScheme == "first" && sectionIndex == 0);
-                    if (prepend && s.compare(0, step.replacement.size(), step.replacement) != 0)
-                        s = step.replacement + s;
-                    arena.push_back(std::move(s));
-                    next.push_back(arena.back());
-                    break;
-                }
-                case Kind::WhitespaceSplit: {
-                    size_t i = 0;
-                    while (i < piece.size()) {
-                        while (i < piece.size() && std::isspace(static_cast<unsigned char>(piece[i]))) ++i;
-                        size_t start = i;
-                        while (i < piece.size() && !std::isspace(static_cast<unsigned char>(piece[i]))) ++i;
-                        if (i > start) next.push_back(piece.substr(start, i - start));
-                    }
-                    break;
-                }
-            }
-        }
-        current.swap(next);
+void PreTokenizer::split(std::string_view text, size_t sectionIndex, std::deque<std::string>& arena,
+                         const std::function<void(std::string_view)>& onWord) const {
+    applyStep(0, text, sectionIndex, arena, onWord);
+}
+
+// Each step hands its pieces straight to the next one, so long texts never build big lists.
+void PreTokenizer::applyStep(size_t index, std::string_view piece, size_t sectionIndex, std::deque<std::string>& arena,
+                             const std::function<void(std::string_view)>& onWord) const {
+    if (piece.empty()) return;
+    if (index == steps_.size()) {
+        onWord(piece);
+        return;
     }
-    for (std::string_view w : current)
-        if (!w.empty()) words.push_back(w);
+    const Step& step = steps_[index];
+    auto next = [&](std::string_view p) { applyStep(index + 1, p, sectionIndex, arena, onWord); };
+    switch (step.kind) {
+        case Kind::Split: {
+            const bool simple = step.behavior == Behavior::Isolated || (step.invert && step.behavior == Behavior::Removed);
+            if (simple && step.regex) {
+                // Isolated: gaps and matches alternate; inverted Isolated/Removed keep matches only
+                // (as the reference does).
+                size_t last = 0;
+                step.regex->forEachMatch(piece, [&](size_t b, size_t e) {
+                    if (b > last && !step.invert) next(piece.substr(last, b - last));
+                    next(piece.substr(b, e - b));
+                    last = e;
+                });
+                if (last < piece.size() && !step.invert) next(piece.substr(last));
+                break;
+            }
+            std::vector<std::string_view> parts;
+            if (step.invert && (step.behavior == Behavior::Isolated || step.behavior == Behavior::Removed)) {
+                for (const Span& s : spans(step, piece))
+                    if (s.match) parts.push_back(piece.substr(s.begin, s.end - s.begin));
+            } else {
+                applySplit(step, piece, parts);
+            }
+            for (std::string_view p : parts) next(p);
+            break;
+        }
+        case Kind::ByteLevel: {
+            std::string_view p = piece;
+            if (step.addPrefixSpace && p[0] != ' ') {
+                arena.push_back(" " + std::string(p));
+                p = arena.back();
+            }
+            if (step.regex) {
+                step.regex->forEachMatch(p, [&](size_t b, size_t e) { next(p.substr(b, e - b)); });
+            } else {
+                next(p);
+            }
+            break;
+        }
+        case Kind::Metaspace: {
+            std::string s = replaceAll(piece, " ", step.replacement);
+            bool prepend = step.prependScheme == "always" || (step.prependScheme == "first" && sectionIndex == 0);
+            if (prepend && s.compare(0, step.replacement.size(), step.replacement) != 0) s = step.replacement + s;
+            arena.push_back(std::move(s));
+            next(arena.back());
+            break;
+        }
+        case Kind::WhitespaceSplit: {
+            size_t i = 0;
+            while (i < piece.size()) {
+                while (i < piece.size() && std::isspace(static_cast<unsigned char>(piece[i]))) ++i;
+                size_t start = i;
+                while (i < piece.size() && !std::isspace(static_cast<unsigned char>(piece[i]))) ++i;
+                if (i > start) next(piece.substr(start, i - start));
+            }
+            break;
+        }
+    }
 }
 
 }  // namespace hearth

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -41,12 +42,14 @@ public:
     bool byteLevel() const { return byteLevel_; }
     const std::vector<Step>& steps() const { return steps_; }
 
-    // Appends the words of `text` to `words`. New strings (prefix spaces, replacements) live in
-    // `arena`, which must outlive the views.
-    void split(std::string_view text, size_t sectionIndex, std::vector<std::string_view>& words,
-               std::deque<std::string>& arena) const;
+    // Calls onWord for each non-empty word of `text`, in order. New strings (prefix spaces,
+    // replacements) live in `arena` while the call runs.
+    void split(std::string_view text, size_t sectionIndex, std::deque<std::string>& arena,
+               const std::function<void(std::string_view)>& onWord) const;
 
 private:
+    void applyStep(size_t step, std::string_view piece, size_t sectionIndex, std::deque<std::string>& arena,
+                   const std::function<void(std::string_view)>& onWord) const;
     std::vector<Step> steps_;
     bool byteLevel_ = false;
     static void collect(const nlohmann::json& j, std::vector<Step>& steps, bool& byteLevel);

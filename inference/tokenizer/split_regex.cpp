@@ -302,6 +302,7 @@ struct Translator {
 
 struct SplitRegex::Impl {
     pcre2_code* code = nullptr;
+    bool jit = false;
     ~Impl() { pcre2_code_free(code); }
 };
 
@@ -331,9 +332,10 @@ SplitRegex SplitRegex::fromPcre2(std::string_view pattern) {
         throw TokenizerError("cannot compile regular expression '" + std::string(pattern) + "' at offset " +
                              std::to_string(offset) + ": " + reinterpret_cast<const char*>(message));
     }
-    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter if JIT is unavailable
     auto impl = std::make_unique<Impl>();
     impl->code = code;
+    // Without JIT (some platforms) the interpreter gives the same matches, only slower.
+    impl->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
     return SplitRegex(std::move(impl));
 }
 
@@ -361,7 +363,8 @@ void SplitRegex::forEachMatch(std::string_view text, const std::function<void(si
     auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
     size_t start = 0;
     while (start <= text.size()) {
-        int rc = pcre2_match(d->code, subject, text.size(), start, PCRE2_NO_UTF_CHECK, state.data, state.context);
+        int rc = d->jit ? pcre2_jit_match(d->code, subject, text.size(), start, PCRE2_NO_UTF_CHECK, state.data, state.context)
+                        : pcre2_match(d->code, subject, text.size(), start, PCRE2_NO_UTF_CHECK, state.data, state.context);
         if (rc == PCRE2_ERROR_NOMATCH) return;
         if (rc < 0) {
             PCRE2_UCHAR message[256];

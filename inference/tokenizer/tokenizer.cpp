@@ -251,7 +251,6 @@ void Tokenizer::encodeSection(std::string_view text, size_t sectionIndex, std::v
     if (text.empty()) return;
     auto subs = d->normMatcher.split(text);
     applyStrips(subs, d->normMatcherTokens, d->added);
-    std::vector<std::string_view> words;
     std::deque<std::string> arena;
     std::vector<int32_t> ids;
     const auto& opts = d->model->options();
@@ -265,10 +264,8 @@ void Tokenizer::encodeSection(std::string_view text, size_t sectionIndex, std::v
             out.push_back(d->added[it->second].id);
             continue;
         }
-        words.clear();
-        d->preTokenizer.split(sub.text, sectionIndex, words, arena);
         ids.clear();
-        for (std::string_view w : words) d->model->encodeWord(w, ids);
+        d->preTokenizer.split(sub.text, sectionIndex, arena, [&](std::string_view w) { d->model->encodeWord(w, ids); });
         if (opts.fuseUnk && opts.unkId) {
             // Runs of unknown tokens collapse into one, as the reference's fuse_unk does.
             for (size_t i = 0; i < ids.size(); ++i)

@@ -5,6 +5,8 @@
 #include <QProcess>
 #include <nlohmann/json.hpp>
 
+#include "inference/tokenizer/gguf_tokenizer.h"
+
 namespace hearth::test {
 
 const std::vector<std::string>& tokenizerNames() {
@@ -55,6 +57,17 @@ std::vector<Reference> references(const std::string& name, QString& error) {
         out.push_back(std::move(ref));
     }
     return out;
+}
+
+void writeTokenizerGguf(const std::string& name, const std::string& path, const std::function<void(Metadata&)>& edit) {
+    const std::string dir = tokenizerDir(name);
+    Metadata kv = ggufMetadataFromHfTokenizer(dir + "/tokenizer.json", dir + "/tokenizer_config.json");
+    if (edit) edit(kv);
+    gguf::GgufWriter w;
+    w.set("general.architecture", gguf::Value{std::string("llama")});
+    for (auto& [k, v] : kv) w.set(k, std::move(v));
+    w.begin(path);
+    w.commit();
 }
 
 }  // namespace hearth::test

@@ -4,8 +4,12 @@
 
 #include <QString>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "models/formats/gguf.h"
 
 namespace hearth::test {
 
@@ -22,5 +26,11 @@ std::string corpusPath();
 std::vector<std::string> corpus();
 // Runs node; on failure returns an empty vector and sets `error` (e.g. "run npm ci in tests/").
 std::vector<Reference> references(const std::string& name, QString& error);
+
+using Metadata = std::vector<std::pair<std::string, gguf::Value>>;
+// Writes a GGUF file holding only the tokenizer.ggml.* metadata of tokenizer `name` (built from its
+// tokenizer.json with GgufWriter); `edit` may change the metadata first.
+void writeTokenizerGguf(const std::string& name, const std::string& path,
+                        const std::function<void(Metadata&)>& edit = {});
 
 }  // namespace hearth::test

