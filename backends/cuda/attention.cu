@@ -9,7 +9,7 @@
 namespace hearth::cuda {
 namespace {
 
-constexpr int kThreads = 128, kTile = 32, kMaxHeadDim = 256;
+constexpr int kThreads = 128, kTile = 32, kMaxHeadDim = 256, kMaxGroup = 8;
 
 template <bool F16>
 __device__ __forceinline__ float2 loadPair(const void* base, int64_t at) {
@@ -22,88 +22,121 @@ __device__ __forceinline__ float loadOne(const void* base, int64_t at) {
     else return static_cast<const float*>(base)[at];
 }
 
+// Block (s, g, i): split s of the cache, the query heads of kv head g (up to kMaxGroup of them,
+// so each K and V row is read once for the whole group), token i.
 template <bool F16>
 __global__ void __launch_bounds__(kThreads)
 attentionKernel(float* __restrict__ out, const float* __restrict__ q, const void* __restrict__ kCache,
                 const void* __restrict__ vCache, const int32_t* __restrict__ positions, AttentionArgs a,
                 float* __restrict__ partials) {
-    __shared__ float qs[kMaxHeadDim];
-    __shared__ float scores[kTile];
-    int s = blockIdx.x, h = blockIdx.y, i = blockIdx.z;
+    gpu::dependencyWait();
+    __shared__ float qs[kMaxGroup * kMaxHeadDim];
+    __shared__ float scores[kMaxGroup][kTile];
+    __shared__ float mNew[kMaxGroup], corr[kMaxGroup];
+    int s = blockIdx.x, i = blockIdx.z;
     int tid = threadIdx.x, lane = tid % gpu::kWarp, warp = tid / gpu::kWarp;
-    int64_t D = a.headDim;
-    int64_t kvh = h / (a.heads / a.kvHeads);
+    int64_t D = a.headDim, perKv = a.heads / a.kvHeads;
+    int64_t chunksPerKv = (perKv + kMaxGroup - 1) / kMaxGroup;
+    int64_t kvh = blockIdx.y / chunksPerKv;
+    int64_t h0 = kvh * perKv + (blockIdx.y % chunksPerKv) * kMaxGroup;
+    int G = static_cast<int>(min(static_cast<int64_t>(kMaxGroup), (kvh + 1) * perKv - h0));
     int64_t rowStride = a.kvHeads * D;
-    const float* qh = q + (i * a.heads + h) * D;
-    for (int64_t d = tid; d < D; d += kThreads) qs[d] = qh[d] * a.scale;
+    for (int64_t e = tid; e < G * D; e += kThreads) qs[e] = q[(i * a.heads + h0) * D + e] * a.scale;
 
     int64_t len = min(static_cast<int64_t>(positions[i]) + 1, a.ctx);
     int64_t chunk = (a.ctx + a.splits - 1) / a.splits;
     int64_t begin = s * chunk, end = min(len, begin + chunk);
-    float m = -INFINITY, l = 0.0f, acc[2] = {0.0f, 0.0f};
+    // Thread tid owns outputs e = tid + j * kThreads of the G x D block (head e / D, dim e % D).
+    constexpr int kPer = kMaxGroup * kMaxHeadDim / kThreads;
+    float acc[kPer];
+#pragma unroll
+    for (int j = 0; j < kPer; ++j) acc[j] = 0.0f;
+    float m = -INFINITY, l = 0.0f;  // running max and sum of head tid (threads tid < G)
     __syncthreads();
 
     for (int64_t t0 = begin; t0 < end; t0 += kTile) {
         for (int pp = warp; pp < kTile; pp += kThreads / gpu::kWarp) {
             int64_t p = t0 + pp;
-            float sc = -INFINITY;
+            float dot[kMaxGroup];
+#pragma unroll
+            for (int g = 0; g < kMaxGroup; ++g) dot[g] = 0.0f;
             if (p < end) {
                 int64_t rowAt = p * rowStride + kvh * D;
-                float dot = 0.0f;
                 for (int64_t d = 2 * lane; d < D; d += 2 * gpu::kWarp) {
                     float2 kv = loadPair<F16>(kCache, rowAt + d);
-                    dot += qs[d] * kv.x + qs[d + 1] * kv.y;
+#pragma unroll
+                    for (int g = 0; g < kMaxGroup; ++g) {
+                        if (g < G) dot[g] += qs[g * D + d] * kv.x + qs[g * D + d + 1] * kv.y;
+                    }
                 }
-                sc = gpu::warpSum(dot);
             }
-            if (lane == 0) scores[pp] = sc;
+#pragma unroll
+            for (int g = 0; g < kMaxGroup; ++g) {
+                if (g >= G) break;
+                float sc = gpu::warpSum(dot[g]);
+                if (lane == 0) scores[g][pp] = p < end ? sc : -INFINITY;
+            }
         }
         __syncthreads();
-        float tileMax = -INFINITY;
-        for (int pp = 0; pp < kTile; ++pp) tileMax = fmaxf(tileMax, scores[pp]);
-        float mNew = fmaxf(m, tileMax);
-        float corr = expf(m - mNew);
-        l *= corr;
-        acc[0] *= corr;
-        acc[1] *= corr;
         int64_t tileEnd = min(static_cast<int64_t>(kTile), end - t0);
-        for (int pp = 0; pp < tileEnd; ++pp) {
-            float wgt = expf(scores[pp] - mNew);
-            l += wgt;
-            int64_t rowAt = (t0 + pp) * rowStride + kvh * D;
+        if (tid < G) {
+            float tileMax = -INFINITY;
+            for (int pp = 0; pp < tileEnd; ++pp) tileMax = fmaxf(tileMax, scores[tid][pp]);
+            float mn = fmaxf(m, tileMax);
+            float c = expf(m - mn), sum = 0.0f;
+            for (int pp = 0; pp < tileEnd; ++pp) {
+                float w = expf(scores[tid][pp] - mn);
+                scores[tid][pp] = w;  // now the weight
+                sum += w;
+            }
+            l = l * c + sum;
+            m = mn;
+            corr[tid] = c;
+        }
+        __syncthreads();
 #pragma unroll
-            for (int j = 0; j < 2; ++j) {
-                int64_t d = tid + j * kThreads;
-                if (d < D) acc[j] += wgt * loadOne<F16>(vCache, rowAt + d);
+        for (int j = 0; j < kPer; ++j) {
+            int64_t e = tid + j * kThreads;
+            if (e < G * D) {
+                int g = static_cast<int>(e / D);
+                int64_t d = e % D;
+                float v = acc[j] * corr[g];
+                const int64_t base = t0 * rowStride + kvh * D + d;
+#pragma unroll 8
+                for (int pp = 0; pp < tileEnd; ++pp) v += scores[g][pp] * loadOne<F16>(vCache, base + pp * rowStride);
+                acc[j] = v;
             }
         }
-        m = mNew;
         __syncthreads();
     }
+    if (tid < G) {
+        mNew[tid] = m;
+        corr[tid] = l;
+    }
+    __syncthreads();
 
-    if (a.splits == 1) {
-        float inv = l > 0.0f ? 1.0f / l : 0.0f;
-        float* o = out + (i * a.heads + h) * D;
 #pragma unroll
-        for (int j = 0; j < 2; ++j) {
-            int64_t d = tid + j * kThreads;
-            if (d < D) o[d] = acc[j] * inv;
+    for (int j = 0; j < kPer; ++j) {
+        int64_t e = tid + j * kThreads;
+        if (e >= G * D) continue;
+        int g = static_cast<int>(e / D);
+        int64_t d = e % D, h = h0 + g;
+        if (a.splits == 1) {
+            float lsum = corr[g];
+            out[(i * a.heads + h) * D + d] = lsum > 0.0f ? acc[j] / lsum : 0.0f;
+        } else {
+            float* part = partials + ((i * a.heads + h) * a.splits + s) * (D + 2);
+            if (d == 0) {
+                part[0] = mNew[g];
+                part[1] = corr[g];
+            }
+            part[2 + d] = acc[j];
         }
-        return;
-    }
-    float* part = partials + ((i * a.heads + h) * a.splits + s) * (D + 2);
-    if (tid == 0) {
-        part[0] = m;
-        part[1] = l;
-    }
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-        int64_t d = tid + j * kThreads;
-        if (d < D) part[2 + d] = acc[j];
     }
 }
 
 __global__ void combineKernel(float* __restrict__ out, const float* __restrict__ partials, AttentionArgs a) {
+    gpu::dependencyWait();
     int h = blockIdx.x, i = blockIdx.y;
     int64_t D = a.headDim;
     const float* base = partials + (static_cast<int64_t>(i) * a.heads + h) * a.splits * (D + 2);
@@ -124,8 +157,9 @@ __global__ void combineKernel(float* __restrict__ out, const float* __restrict__
 
 }  // namespace
 
-int attentionSplits(int64_t heads, int64_t n, int64_t ctx, int multiprocessors) {
-    int64_t blocks = heads * n;
+int attentionSplits(int64_t heads, int64_t kvHeads, int64_t n, int64_t ctx, int multiprocessors) {
+    int64_t perKv = heads / kvHeads;
+    int64_t blocks = kvHeads * ((perKv + kMaxGroup - 1) / kMaxGroup) * n;
     int64_t want = 2 * static_cast<int64_t>(multiprocessors);
     if (blocks >= want) return 1;
     int64_t splits = (want + blocks - 1) / blocks;
@@ -139,11 +173,12 @@ size_t attentionPartialFloats(const AttentionArgs& a) {
 
 void attention(float* out, const float* q, const void* kCache, const void* vCache, const int32_t* positions,
                const AttentionArgs& a, float* partials, gpuStream_t stream) {
-    dim3 grid(static_cast<unsigned>(a.splits), static_cast<unsigned>(a.heads), static_cast<unsigned>(a.n));
-    if (a.f16Cache) attentionKernel<true><<<grid, kThreads, 0, stream>>>(out, q, kCache, vCache, positions, a, partials);
-    else attentionKernel<false><<<grid, kThreads, 0, stream>>>(out, q, kCache, vCache, positions, a, partials);
+    int64_t perKv = a.heads / a.kvHeads, chunks = (perKv + kMaxGroup - 1) / kMaxGroup;
+    dim3 grid(static_cast<unsigned>(a.splits), static_cast<unsigned>(a.kvHeads * chunks), static_cast<unsigned>(a.n));
+    if (a.f16Cache) gpu::launch(attentionKernel<true>, grid, kThreads, 0, stream, out, q, kCache, vCache, positions, a, partials);
+    else gpu::launch(attentionKernel<false>, grid, kThreads, 0, stream, out, q, kCache, vCache, positions, a, partials);
     if (a.splits > 1) {
-        combineKernel<<<dim3(static_cast<unsigned>(a.heads), static_cast<unsigned>(a.n)), 128, 0, stream>>>(out, partials, a);
+        gpu::launch(combineKernel, dim3(static_cast<unsigned>(a.heads), static_cast<unsigned>(a.n)), 128, 0, stream, out, partials, a);
     }
 }
 

@@ -3,6 +3,7 @@
 #include "backends/cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "backends/cuda/kernels.h"
@@ -41,6 +42,10 @@ private:
 
 CudaBuffer::~CudaBuffer() {
     if (ptr_) {
+        try {
+            owner_.flush();  // held-back ops may still read this memory
+        } catch (const BackendError&) {
+        }
         gpuSetDevice(owner_.ordinal());
         gpuFree(ptr_);
     }
@@ -52,6 +57,14 @@ CudaBackend::CudaBackend(int ordinal, DeviceInfo info) : ordinal_(ordinal), info
     check(gpuGetDeviceProperties(&prop, ordinal_), "reading the device properties");
     multiprocessors_ = std::max(1, prop.multiProcessorCount);
     check(gpuStreamCreateWithFlags(&stream_, gpuStreamNonBlocking), "creating a stream");
+    // HEARTH_CUDA_PDL=1 / HEARTH_CUDA_FUSE=0 switch the launch overlap on and the op fusion off, to
+    // measure what each brings (docs/performance.md).
+    const char* pdl = std::getenv("HEARTH_CUDA_PDL");
+    // Measured slower on the H100 with every kernel triggering at its start (docs/performance.md):
+    // off unless HEARTH_CUDA_PDL=1.
+    gpu::programmaticLaunch() = prop.major >= 9 && pdl && std::string(pdl) == "1";
+    const char* fuse = std::getenv("HEARTH_CUDA_FUSE");
+    fuse_ = !(fuse && std::string(fuse) == "0");
 }
 
 CudaBackend::~CudaBackend() {
@@ -158,6 +171,7 @@ std::unique_ptr<Buffer> CudaBackend::loadWeights(const void* host, size_t bytes)
 }
 
 void CudaBackend::upload(const Tensor& dst, const void* src, size_t bytes, size_t dstOffset) {
+    flush();
     if (bytes == 0) return;
     auto* d = ptr<char>(dst, "upload");
     if (dstOffset > dst.bytes() || bytes > dst.bytes() - dstOffset) fail("upload: " + std::to_string(bytes) +
@@ -175,6 +189,7 @@ void CudaBackend::upload(const Tensor& dst, const void* src, size_t bytes, size_
 
 void CudaBackend::download(void* dst, const Tensor& src, size_t bytes, size_t srcOffset) {
     if (capturing_) fail("download() cannot be part of a captured graph; call it after Graph::run()");
+    flush();
     if (bytes == 0) return;
     auto* s = ptr<char>(src, "download");
     if (srcOffset > src.bytes() || bytes > src.bytes() - srcOffset) fail("download: " + std::to_string(bytes) +
@@ -185,6 +200,7 @@ void CudaBackend::download(void* dst, const Tensor& src, size_t bytes, size_t sr
 
 void CudaBackend::synchronize() {
     if (capturing_) fail("synchronize() cannot be part of a captured graph");
+    flush();
     check(gpuStreamSynchronize(stream_), "synchronize");
 }
 
@@ -192,12 +208,15 @@ void CudaBackend::synchronize() {
 
 std::unique_ptr<Graph> CudaBackend::capture(std::function<void()> record) {
     check(gpuSetDevice(ordinal_), "selecting the device");
+    flush();
     check(gpuStreamBeginCapture(stream_, gpuStreamCaptureModeRelaxed), "starting a graph capture");
     capturing_ = true;
     gpuGraph_t graph = nullptr;
     try {
         record();
+        flush();  // the held-back tail of the step belongs to the graph
     } catch (...) {
+        pending_ = {};
         capturing_ = false;
         if (gpuStreamEndCapture(stream_, &graph) == gpuSuccess && graph) gpuGraphDestroy(graph);
         gpuGetLastError();

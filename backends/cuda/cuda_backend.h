@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/cuda/gemm_library.h"
 #include "backends/cuda/gpu_compat.h"
+#include "backends/cuda/kernels.h"
 
 namespace hearth::cuda {
 
@@ -57,18 +59,25 @@ public:
     std::unique_ptr<Graph> capture(std::function<void()> record) override;
 
     int ordinal() const { return ordinal_; }
+    // Launches the ops held back for fusion (see Pending below). Every entry point calls it
+    // before touching memory, so held-back work is never observable.
+    void flush();
     // Throws BackendError naming this device when `status` is an error.
     void check(gpuError_t status, const char* what) const;
 
 private:
-    enum Scratch { kScratchQ8, kScratchAttention, kScratchCount };
+    enum Scratch { kScratchQ8, kScratchAttention, kScratchWeightHalf, kScratchXHalf, kScratchCount };
 
     // Device pointer of a tensor of this backend, checked against its buffer's size.
     template <typename T = void> T* ptr(const Tensor& t, const char* what) const;
     void* scratch(Scratch slot, size_t bytes);
     void afterLaunch(const char* what) const;
     [[noreturn]] void fail(const std::string& message) const;
-    void matmulOne(const Tensor& x, const Projection& p, const void* xq);
+    void matmulTiledOrChunked(const Tensor& x, const Projection& p, const Q8Buffer& xq);
+    bool matmulBlas(const Tensor& x, const Projection& p);
+    void launchPrep(Prep mode, const Tensor& a, const Tensor* b, const Tensor* sum, const Tensor* out,
+                    const Tensor* weight, float eps, int64_t k, int64_t n, const Q8Buffer& q8);
+    void launchRopes(bool store, const Tensor* kCache, const Tensor* vCache, const Tensor* v);
 
     int ordinal_;
     DeviceInfo info_;
@@ -81,6 +90,24 @@ private:
     ScratchBuffer scratch_[kScratchCount];
     // Scratch outgrown while graphs may still point at it; freed with the backend.
     std::vector<void*> retired_;
+    // Small ops held back until the next op shows whether they can be fused into it:
+    //   add -> rmsNorm -> matmul          one kernel: residual add, norm, q8_1 quantization
+    //   rmsNorm | siluMul -> matmul       one kernel: the op and the quantization
+    //   rope(q) -> rope(k) -> storeKv     one kernel
+    // Whatever else comes next launches them unfused first (flush()).
+    struct Pending {
+        bool add = false;        // out = a + b
+        bool prep = false;       // mode Norm / AddNorm / Silu, into out
+        Prep mode = Prep::Norm;
+        Tensor a, b, sum, out, weight;
+        float eps = 0.0f;
+        int ropes = 0;           // 1: q held, 2: q and k held
+        Tensor q, k, positions;
+        RopeParams rope;
+    };
+    Pending pending_;
+    bool fuse_ = true;
+    GemmLibrary blas_;
     bool capturing_ = false;
     std::vector<void*> captureStaging_;  // pinned copies of data uploaded while capturing
 };

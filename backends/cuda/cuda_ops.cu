@@ -12,6 +12,18 @@ std::string shape(const Tensor& t) {
            std::to_string(t.ne[2]) + ", " + std::to_string(t.ne[3]) + "}";
 }
 
+// Whether two views name the same memory with the same element count (an op's output reused as
+// the next op's input).
+bool same(const Tensor& a, const Tensor& b) {
+    return a.buffer == b.buffer && a.offset == b.offset && a.type == b.type && a.elements() == b.elements();
+}
+
+bool sameRope(const RopeParams& a, const RopeParams& b) {
+    return a.style == b.style && a.rotaryDims == b.rotaryDims && a.theta == b.theta &&
+           a.positionScale == b.positionScale && a.freqFactors.buffer == b.freqFactors.buffer &&
+           a.freqFactors.offset == b.freqFactors.offset;
+}
+
 }  // namespace
 
 #define HEARTH_REQUIRE(cond, what, detail)                 \
@@ -25,30 +37,95 @@ void CudaBackend::embed(const Tensor& out, const Tensor& table, const Tensor& id
     HEARTH_REQUIRE(ids.type == DType::I32, "embed", "ids must be i32, got " + shape(ids));
     HEARTH_REQUIRE(out.type == DType::F32 && out.ne[0] == dim && out.rows() == n, "embed",
                    "out " + shape(out) + " does not match table " + shape(table) + " and " + std::to_string(n) + " ids");
+    flush();
     if (n == 0) return;
     cuda::embed(table.type, ptr<uint8_t>(table, "embed"), dim, vocab, ptr<int32_t>(ids, "embed"), n,
                 ptr<float>(out, "embed"), stream_);
     afterLaunch("embed");
 }
 
-void CudaBackend::matmulOne(const Tensor& x, const Projection& p, const void* xq) {
+void CudaBackend::launchPrep(Prep mode, const Tensor& a, const Tensor* b, const Tensor* sum, const Tensor* out,
+                             const Tensor* weight, float eps, int64_t k, int64_t n, const Q8Buffer& q8) {
+    auto opt = [&](const Tensor* t) { return t && t->valid() ? ptr<float>(*t, "activation") : nullptr; };
+    PrepArgs args{mode, k, n, ptr<float>(a, "activation"), opt(b), opt(sum), opt(out), opt(weight), eps, q8};
+    prepareActivation(args, stream_);
+    afterLaunch("preparing a matmul input");
+}
+
+void CudaBackend::flush() {
+    if (pending_.ropes > 0) {
+        launchRopes(false, nullptr, nullptr, nullptr);
+        return;
+    }
+    Pending p = std::exchange(pending_, Pending{});
+    if (p.add) {
+        cuda::add(ptr<float>(p.out, "add"), ptr<float>(p.a, "add"), ptr<float>(p.b, "add"), p.out.elements(), stream_);
+        afterLaunch("add");
+    }
+    if (p.prep) {
+        int64_t k = p.out.ne[0], n = p.out.elements() / k;
+        launchPrep(p.mode, p.a, &p.b, &p.sum, &p.out, &p.weight, p.eps, k, n, Q8Buffer{});
+    }
+}
+
+void CudaBackend::launchRopes(bool store, const Tensor* kCache, const Tensor* vCache, const Tensor* v) {
+    Pending p = std::exchange(pending_, Pending{});
+    const RopeParams& r = p.rope;
+    RopeArgs args{p.q.ne[0], p.q.ne[1], p.q.ne[2] * p.q.ne[3], r.rotaryDims, r.style == RopeStyle::Neox, r.theta,
+                  r.positionScale, r.freqFactors.valid() ? ptr<float>(r.freqFactors, "rope") : nullptr};
+    const auto* pos = ptr<int32_t>(p.positions, "rope");
+    if (p.ropes == 1) {
+        cuda::rope(ptr<float>(p.q, "rope"), pos, args, stream_);
+    } else {
+        RopeStoreArgs s{args, ptr<float>(p.q, "rope"), ptr<float>(p.k, "rope"), p.k.ne[1],
+                        store ? ptr<void>(*kCache, "storeKv") : nullptr, store ? ptr<void>(*vCache, "storeKv") : nullptr,
+                        store ? ptr<float>(*v, "storeKv") : nullptr, store && kCache->type == DType::F16,
+                        store ? kCache->ne[2] : 0};
+        ropeStore(pos, s, stream_);
+    }
+    afterLaunch("rope");
+}
+
+bool CudaBackend::matmulBlas(const Tensor& x, const Projection& p) {
+    int64_t k = x.ne[0], n = x.rows(), rows = p.weight.rows();
+    DType type = p.weight.type;
+    if (capturing_ || k % 32 != 0 || type == DType::F32 || !blas_.available(stream_)) return false;
+    const auto* w = ptr<uint8_t>(p.weight, "matmul");
+    const void* wHalf = w;
+    if (type != DType::F16) {
+        void* dst = scratch(kScratchWeightHalf, static_cast<size_t>(k * rows) * 2);
+        dequantizeToHalf(type, w, k, rows, dst, stream_);
+        wHalf = dst;
+    }
+    // Float weights keep float accuracy: x = hi + lo, two products. Quantized weights swamp lo.
+    bool split = type == DType::F16 || type == DType::BF16;
+    size_t xElems = static_cast<size_t>(k * n);
+    auto* xHalf = static_cast<char*>(scratch(kScratchXHalf, xElems * 2 * (split ? 2 : 1)));
+    splitToHalf(ptr<float>(x, "matmul"), static_cast<int64_t>(xElems), xHalf, split ? xHalf + xElems * 2 : nullptr,
+                stream_);
+    auto* out = ptr<float>(p.out, "matmul");
+    if (!blas_.gemm(k, rows, n, wHalf, xHalf, out, false)) return false;
+    if (split && !blas_.gemm(k, rows, n, wHalf, xHalf + xElems * 2, out, true)) return false;
+    if (p.bias.valid()) addBias(out, ptr<float>(p.bias, "matmul bias"), rows, n, stream_);
+    return true;
+}
+
+void CudaBackend::matmulTiledOrChunked(const Tensor& x, const Projection& p, const Q8Buffer& xq) {
+    if (x.rows() > kMatVecMaxCols && matmulBlas(x, p)) return;
     int64_t k = x.ne[0], n = x.rows(), rows = p.weight.rows();
     const auto* w = ptr<uint8_t>(p.weight, "matmul");
     auto* out = ptr<float>(p.out, "matmul");
     const float* bias = p.bias.valid() ? ptr<float>(p.bias, "matmul bias") : nullptr;
     const auto* xs = ptr<float>(x, "matmul");
     DType type = p.weight.type;
-    // The 16-byte loads of the K-quant mat-vec need aligned rows; the tiled path reads bytes.
-    bool aligned = reinterpret_cast<uintptr_t>(w) % 16 == 0;
-    bool tiled = matMulTiledSupports(type) && k % 32 == 0 && (n > kMatVecMaxCols || !aligned);
-    if (tiled) {
+    if (matMulTiledSupports(type) && k % 32 == 0) {
         matMulTiled(type, w, k, rows, xs, n, out, bias, stream_);
         return;
     }
     for (int64_t c0 = 0; c0 < n; c0 += kMatVecMaxCols) {
         int64_t cols = std::min<int64_t>(kMatVecMaxCols, n - c0);
-        const void* q = xq ? static_cast<const char*>(xq) + q8_1Bytes(k, c0) : nullptr;
-        matVec(type, w, k, rows, xs + c0 * k, q, cols, out + c0 * rows, bias, stream_);
+        MatVecJob job{w, rows, out + c0 * rows, bias};
+        matVec(type, &job, 1, k, xs + c0 * k, xq.qs ? xq.column(c0, k) : Q8Buffer{}, cols, stream_);
     }
 }
 
@@ -65,14 +142,48 @@ void CudaBackend::matmul(const Tensor& x, std::span<const Projection> projection
                        "matmul", "bias " + shape(p.bias) + " does not match weight " + shape(p.weight));
         needQ8 = needQ8 || matVecUsesQ8_1(p.weight.type);
     }
-    if (n == 0 || projections.empty()) return;
-    // One quantization of x serves every projection of this call (q/k/v, gate/up).
-    void* xq = nullptr;
-    if (needQ8 && k % 32 == 0) {
-        xq = scratch(kScratchQ8, q8_1Bytes(k, n));
-        quantizeQ8_1(ptr<float>(x, "matmul"), xq, k, n, stream_);
+    needQ8 = needQ8 && k % 32 == 0;
+    // One preparation of x serves every projection of this call (q/k/v, gate/up); it also runs
+    // the norm / SiLU that produced x, if that was held back.
+    Q8Buffer xq = needQ8 ? q8Layout(scratch(kScratchQ8, q8_1Bytes(k, n)), k, n) : Q8Buffer{};
+    if (pending_.prep && same(pending_.out, x) && pending_.out.ne[0] == k) {
+        Pending p = std::exchange(pending_, Pending{});
+        launchPrep(p.mode, p.a, &p.b, &p.sum, &p.out, &p.weight, p.eps, k, n, xq);
+    } else {
+        flush();
+        if (n == 0 || projections.empty()) return;
+        if (xq.qs) launchPrep(Prep::Quantize, x, nullptr, nullptr, nullptr, nullptr, 0.0f, k, n, xq);
     }
-    for (const Projection& p : projections) matmulOne(x, p, xq);
+    if (n == 0 || projections.empty()) return;
+    // Mat-vec launches group projections of one type (q/k/v, gate/up); the tiled path and the
+    // odd cases (unaligned K-quant rows, more columns than a mat-vec takes) go one by one.
+    std::vector<const Projection*> rest;
+    for (size_t i = 0; i < projections.size(); ++i) {
+        const Projection& p = projections[i];
+        bool aligned = reinterpret_cast<uintptr_t>(ptr<uint8_t>(p.weight, "matmul")) % 16 == 0;
+        if (n > kMatVecMaxCols || (!aligned && matMulTiledSupports(p.weight.type) && k % 32 == 0)) {
+            rest.push_back(&p);
+        }
+    }
+    std::vector<bool> done(projections.size(), false);
+    for (const Projection* p : rest) {
+        matmulTiledOrChunked(x, *p, xq);
+        done[static_cast<size_t>(p - projections.data())] = true;
+    }
+    for (size_t i = 0; i < projections.size(); ++i) {
+        if (done[i]) continue;
+        MatVecJob jobs[kMatVecMaxJobs];
+        int count = 0;
+        DType type = projections[i].weight.type;
+        for (size_t j = i; j < projections.size() && count < kMatVecMaxJobs; ++j) {
+            const Projection& p = projections[j];
+            if (done[j] || p.weight.type != type) continue;
+            jobs[count++] = {ptr<uint8_t>(p.weight, "matmul"), p.weight.rows(), ptr<float>(p.out, "matmul"),
+                             p.bias.valid() ? ptr<float>(p.bias, "matmul bias") : nullptr};
+            done[j] = true;
+        }
+        matVec(type, jobs, count, k, ptr<float>(x, "matmul"), xq, n, stream_);
+    }
     afterLaunch("matmul");
 }
 
@@ -82,7 +193,33 @@ void CudaBackend::rmsNorm(const Tensor& out, const Tensor& x, const Tensor& weig
                    "out " + shape(out) + " does not match x " + shape(x));
     HEARTH_REQUIRE(weight.type == DType::F32 && weight.elements() == d, "rmsNorm",
                    "weight " + shape(weight) + " does not match rows of " + std::to_string(d));
+    (void)ptr<float>(out, "rmsNorm");
+    (void)ptr<float>(x, "rmsNorm");
+    (void)ptr<float>(weight, "rmsNorm");
+    bool fusable = fuse_ && d % 32 == 0 && out.ne[0] == d;
+    if (fusable && pending_.add && same(pending_.out, x)) {  // the residual add that produced x
+        Pending p = std::exchange(pending_, Pending{});
+        pending_.prep = true;
+        pending_.mode = Prep::AddNorm;
+        pending_.a = p.a;
+        pending_.b = p.b;
+        pending_.sum = x;
+        pending_.out = out;
+        pending_.weight = weight;
+        pending_.eps = eps;
+        return;
+    }
+    flush();
     if (x.elements() == 0) return;
+    if (fusable) {
+        pending_.prep = true;
+        pending_.mode = Prep::Norm;
+        pending_.a = x;
+        pending_.out = out;
+        pending_.weight = weight;
+        pending_.eps = eps;
+        return;
+    }
     cuda::rmsNorm(ptr<float>(out, "rmsNorm"), ptr<float>(x, "rmsNorm"), ptr<float>(weight, "rmsNorm"), d, x.rows(),
                   eps, stream_);
     afterLaunch("rmsNorm");
@@ -90,23 +227,33 @@ void CudaBackend::rmsNorm(const Tensor& out, const Tensor& x, const Tensor& weig
 
 void CudaBackend::rope(const Tensor& x, const Tensor& positions, const RopeParams& params) {
     HEARTH_REQUIRE(x.type == DType::F32, "rope", "x must be f32, got " + shape(x));
-    int64_t headDim = x.ne[0], heads = x.ne[1], n = x.ne[2] * x.ne[3];
+    int64_t headDim = x.ne[0], n = x.ne[2] * x.ne[3];
     HEARTH_REQUIRE(positions.type == DType::I32 && positions.elements() == n, "rope",
                    "positions " + shape(positions) + " do not match x " + shape(x));
     HEARTH_REQUIRE(params.rotaryDims > 0 && params.rotaryDims % 2 == 0 && params.rotaryDims <= headDim, "rope",
                    "rotary dimensions " + std::to_string(params.rotaryDims) + " must be even and at most " +
                        std::to_string(headDim));
-    const float* factors = nullptr;
     if (params.freqFactors.valid()) {
         HEARTH_REQUIRE(params.freqFactors.type == DType::F32 && params.freqFactors.elements() >= params.rotaryDims / 2,
                        "rope", "frequency factors " + shape(params.freqFactors) + " are too short");
-        factors = ptr<float>(params.freqFactors, "rope");
+        ptr<float>(params.freqFactors, "rope");
     }
+    ptr<float>(x, "rope");
+    ptr<int32_t>(positions, "rope");
+    // rope(q) then rope(k) with the same positions: held as a pair (and maybe fused with storeKv).
+    if (pending_.ropes == 1 && same(pending_.positions, positions) && sameRope(pending_.rope, params) &&
+        pending_.q.ne[0] == headDim && !same(pending_.q, x)) {
+        pending_.ropes = 2;
+        pending_.k = x;
+        return;
+    }
+    flush();
     if (n == 0) return;
-    RopeArgs args{headDim, heads, n, params.rotaryDims, params.style == RopeStyle::Neox, params.theta,
-                  params.positionScale, factors};
-    cuda::rope(ptr<float>(x, "rope"), ptr<int32_t>(positions, "rope"), args, stream_);
-    afterLaunch("rope");
+    pending_.ropes = 1;
+    pending_.q = x;
+    pending_.positions = positions;
+    pending_.rope = params;
+    if (!fuse_) flush();
 }
 
 void CudaBackend::storeKv(const Tensor& kCache, const Tensor& vCache, const Tensor& k, const Tensor& v,
@@ -123,6 +270,12 @@ void CudaBackend::storeKv(const Tensor& kCache, const Tensor& vCache, const Tens
                    "k " + shape(k) + " / v " + shape(v) + " do not match the cache " + shape(kCache));
     HEARTH_REQUIRE(positions.type == DType::I32 && positions.elements() == n, "storeKv",
                    "positions " + shape(positions) + " do not match " + std::to_string(n) + " tokens");
+    if (pending_.ropes == 2 && same(pending_.k, k) && same(pending_.positions, positions) &&
+        k.ne[0] == kCache.ne[0] && k.ne[1] == kCache.ne[1] && !same(pending_.q, v) && !same(pending_.k, v)) {
+        launchRopes(true, &kCache, &vCache, &v);
+        return;
+    }
+    flush();
     if (n == 0) return;
     cuda::storeKv(ptr<void>(kCache, "storeKv"), ptr<void>(vCache, "storeKv"), f16, ptr<float>(k, "storeKv"),
                   ptr<float>(v, "storeKv"), ptr<int32_t>(positions, "storeKv"), rowElems, n, ctx, stream_);
@@ -145,8 +298,9 @@ void CudaBackend::attention(const Tensor& out, const Tensor& q, const Tensor& kC
                    "head size " + std::to_string(headDim) + " is not supported (even, at most 256)");
     HEARTH_REQUIRE(positions.type == DType::I32 && positions.elements() == n, "attention",
                    "positions " + shape(positions) + " do not match " + std::to_string(n) + " tokens");
+    flush();
     if (n == 0) return;
-    AttentionArgs args{headDim, heads, kvHeads, n, ctx, scale, f16, attentionSplits(heads, n, ctx, multiprocessors_)};
+    AttentionArgs args{headDim, heads, kvHeads, n, ctx, scale, f16, attentionSplits(heads, kvHeads, n, ctx, multiprocessors_)};
     float* partials = nullptr;
     if (size_t floats = attentionPartialFloats(args)) {
         partials = static_cast<float*>(scratch(kScratchAttention, floats * sizeof(float)));
@@ -160,7 +314,19 @@ void CudaBackend::siluMul(const Tensor& out, const Tensor& gate, const Tensor& u
     HEARTH_REQUIRE(out.type == DType::F32 && gate.type == DType::F32 && up.type == DType::F32 &&
                        out.elements() == gate.elements() && up.elements() == gate.elements(),
                    "siluMul", "shapes differ: " + shape(out) + ", " + shape(gate) + ", " + shape(up));
+    (void)ptr<float>(out, "siluMul");
+    (void)ptr<float>(gate, "siluMul");
+    (void)ptr<float>(up, "siluMul");
+    flush();
     if (out.elements() == 0) return;
+    if (fuse_ && out.ne[0] % 32 == 0 && out.ne[0] == gate.ne[0]) {  // held for the down projection
+        pending_.prep = true;
+        pending_.mode = Prep::Silu;
+        pending_.a = gate;
+        pending_.b = up;
+        pending_.out = out;
+        return;
+    }
     cuda::siluMul(ptr<float>(out, "siluMul"), ptr<float>(gate, "siluMul"), ptr<float>(up, "siluMul"), out.elements(),
                   stream_);
     afterLaunch("siluMul");
@@ -170,14 +336,26 @@ void CudaBackend::add(const Tensor& out, const Tensor& a, const Tensor& b) {
     HEARTH_REQUIRE(out.type == DType::F32 && a.type == DType::F32 && b.type == DType::F32 &&
                        out.elements() == a.elements() && b.elements() == a.elements(),
                    "add", "shapes differ: " + shape(out) + ", " + shape(a) + ", " + shape(b));
+    (void)ptr<float>(out, "add");
+    (void)ptr<float>(a, "add");
+    (void)ptr<float>(b, "add");
+    flush();
     if (out.elements() == 0) return;
-    cuda::add(ptr<float>(out, "add"), ptr<float>(a, "add"), ptr<float>(b, "add"), out.elements(), stream_);
-    afterLaunch("add");
+    if (!fuse_) {
+        cuda::add(ptr<float>(out, "add"), ptr<float>(a, "add"), ptr<float>(b, "add"), out.elements(), stream_);
+        afterLaunch("add");
+        return;
+    }
+    pending_.add = true;  // held: usually the residual add before the next layer's norm
+    pending_.out = out;
+    pending_.a = a;
+    pending_.b = b;
 }
 
 void CudaBackend::argmax(const Tensor& out, const Tensor& x) {
     HEARTH_REQUIRE(x.type == DType::F32 && out.type == DType::I32 && out.elements() == x.rows(), "argmax",
                    "out " + shape(out) + " does not match x " + shape(x));
+    flush();
     if (x.rows() == 0 || x.ne[0] == 0) return;
     cuda::argmax(ptr<int32_t>(out, "argmax"), ptr<float>(x, "argmax"), x.ne[0], x.rows(), stream_);
     afterLaunch("argmax");

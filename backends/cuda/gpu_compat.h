@@ -185,6 +185,44 @@ __device__ __forceinline__ float bf16ToFloat(uint16_t b) {
     return __uint_as_float(static_cast<uint32_t>(b) << 16);
 }
 
+// ---- launches ----------------------------------------------------------------------------------
+// Every kernel is launched through gpu::launch and starts with gpu::dependencyWait(). On sm_90+
+// the launch allows programmatic dependent launch: the next kernel's blocks are scheduled while
+// this one drains and wait at dependencyWait() until it has finished and its writes are visible,
+// which hides most of the gap between the many small kernels of a decode step. Elsewhere both
+// are plain launches and no-ops.
+inline bool& programmaticLaunch() {
+    static bool enabled = false;
+    return enabled;
+}
+
+__device__ __forceinline__ void dependencyWait() {
+#if !defined(HEARTH_GPU_HIP) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;");
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+template <typename... KernelArgs, typename... Args>
+void launch(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t sharedBytes, gpuStream_t stream,
+            Args&&... args) {
+#if defined(HEARTH_GPU_HIP)
+    hipLaunchKernelGGL(kernel, grid, block, sharedBytes, stream, static_cast<KernelArgs>(args)...);
+#else
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cudaLaunchConfig_t config{};
+    config.gridDim = grid;
+    config.blockDim = block;
+    config.dynamicSmemBytes = sharedBytes;
+    config.stream = stream;
+    config.attrs = attr;
+    config.numAttrs = programmaticLaunch() ? 1 : 0;
+    cudaLaunchKernelEx(&config, kernel, static_cast<KernelArgs>(args)...);
+#endif
+}
+
 // ---- 16x16x16 matrix tiles: tensor cores through WMMA on NVIDIA, plain FMAs elsewhere --------
 // One 32-lane warp multiplies a half A tile (row-major, 16 rows of k) with a half B tile
 // (column-major: each of the 16 columns holds 16 consecutive k) into a float accumulator.

@@ -31,6 +31,7 @@ template <DType T>
 __global__ void __launch_bounds__(kThreads)
 matMulTiledKernel(const uint8_t* __restrict__ w, size_t rowBytes, int64_t k, int64_t rows,
                   const float* __restrict__ x, int64_t n, float* __restrict__ out, const float* __restrict__ bias) {
+    gpu::dependencyWait();
     constexpr bool kSplitX = T == DType::F16 || T == DType::BF16;
     __shared__ TileSmem smem;
     int tid = threadIdx.x;
@@ -101,7 +102,7 @@ void launch(const uint8_t* w, int64_t k, int64_t rows, const float* x, int64_t n
             gpuStream_t stream) {
     size_t rowBytes = *dtypeRowBytes(T, static_cast<uint64_t>(k));
     dim3 grid(static_cast<unsigned>((rows + kBM - 1) / kBM), static_cast<unsigned>((n + kBN - 1) / kBN));
-    matMulTiledKernel<T><<<grid, kThreads, 0, stream>>>(w, rowBytes, k, rows, x, n, out, bias);
+    gpu::launch(matMulTiledKernel<T>, grid, kThreads, 0, stream, w, rowBytes, k, rows, x, n, out, bias);
 }
 
 }  // namespace

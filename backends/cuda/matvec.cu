@@ -13,25 +13,88 @@ namespace {
 
 constexpr int kWarpsPerBlock = 4;
 
-__global__ void quantizeKernel(const float* __restrict__ x, Q8_1* __restrict__ q, int64_t k, int64_t blocks) {
-    int64_t blk = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / gpu::kWarp;
-    int lane = threadIdx.x % gpu::kWarp;
-    if (blk >= blocks) return;
-    int64_t perCol = k / 32;
-    float v = x[(blk / perCol) * k + (blk % perCol) * 32 + lane];
+// Quantizes one 32-value chunk held one value per lane; lane 0 writes the scales.
+__device__ __forceinline__ void quantizeChunk(float v, int8_t* qs, float2* ds, int lane) {
     float amax = gpu::warpMax(fabsf(v));
-    // Quantize with the scale as it will be stored (half), so the dot product sees what we used.
-    float d = __half2float(__float2half(amax / 127.0f));
+    float d = amax / 127.0f;
     int qv = d > 0.0f ? max(-127, min(127, __float2int_rn(v / d))) : 0;
     float sum = gpu::warpSum(static_cast<float>(qv));
-    reinterpret_cast<int8_t*>(q[blk].qs)[lane] = static_cast<int8_t>(qv);
-    if (lane == 0) q[blk].ds = __floats2half2_rn(d, d * sum);
+    qs[lane] = static_cast<int8_t>(qv);
+    if (lane == 0) *ds = make_float2(d, d * sum);
+}
+
+__device__ float blockSumPrep(float v) {
+    __shared__ float part[32];
+    __shared__ float total;
+    v = gpu::warpSum(v);
+    int lane = threadIdx.x % gpu::kWarp, warp = threadIdx.x / gpu::kWarp;
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        float s = lane < static_cast<int>(blockDim.x / gpu::kWarp) ? part[lane] : 0.0f;
+        s = gpu::warpSum(s);
+        if (lane == 0) total = s;
+    }
+    __syncthreads();
+    return total;
+}
+
+// One block per column; warp w handles the 32-value chunks w, w + warps, ... with one value per
+// lane, so every element is read and written by the same thread in both passes (out may alias a).
+__global__ void prepareKernel(PrepArgs p) {
+    gpu::dependencyWait();
+    int lane = threadIdx.x % gpu::kWarp, warp = threadIdx.x / gpu::kWarp, warps = blockDim.x / gpu::kWarp;
+    int64_t col = blockIdx.x, chunks = p.k / 32;
+    const float* a = p.a + col * p.k;
+    const float* b = p.b ? p.b + col * p.k : nullptr;
+    int8_t* qs = p.q8.qs ? static_cast<int8_t*>(p.q8.qs) + col * p.k : nullptr;
+    float2* ds = p.q8.qs ? static_cast<float2*>(p.q8.ds) + col * chunks : nullptr;
+    float scale = 1.0f;
+    if (p.mode == Prep::Norm || p.mode == Prep::AddNorm) {
+        float ss = 0.0f;
+        for (int64_t c = warp; c < chunks; c += warps) {
+            int64_t i = c * 32 + lane;
+            float v = a[i];
+            if (p.mode == Prep::AddNorm) {
+                v += b[i];
+                p.sum[col * p.k + i] = v;
+            }
+            ss += v * v;
+        }
+        scale = rsqrtf(blockSumPrep(ss) / static_cast<float>(p.k) + p.eps);
+    }
+    for (int64_t c = warp; c < chunks; c += warps) {
+        int64_t i = c * 32 + lane;
+        float v;
+        switch (p.mode) {
+            case Prep::Quantize: v = a[i]; break;
+            case Prep::Norm: v = a[i] * scale * p.weight[i]; break;
+            case Prep::AddNorm: v = p.sum[col * p.k + i] * scale * p.weight[i]; break;
+            default: v = a[i] / (1.0f + expf(-a[i])) * b[i]; break;
+        }
+        if (p.out) p.out[col * p.k + i] = v;
+        if (qs) quantizeChunk(v, qs + c * 32, ds + c, lane);
+    }
+}
+
+struct Jobs {
+    MatVecJob job[kMatVecMaxJobs];
+    int64_t rowEnd[kMatVecMaxJobs];  // cumulative rows: job j owns global rows [rowEnd[j-1], rowEnd[j])
+    int count;
+};
+
+// The job and local row of a global row index (rows of all jobs laid end to end).
+__device__ __forceinline__ int findJob(const Jobs& jobs, int64_t& row) {
+    int j = 0;
+    while (j + 1 < jobs.count && row >= jobs.rowEnd[j]) ++j;
+    if (j > 0) row -= jobs.rowEnd[j - 1];
+    return j;
 }
 
 // Sums the warps that shared a row and writes out[c * rows + row] for each column.
 template <int NCOLS>
-__device__ __forceinline__ void finishRow(float (&acc)[NCOLS], int warpsPerRow, int64_t row, int64_t rows,
-                                         float* __restrict__ out, const float* __restrict__ bias) {
+__device__ __forceinline__ void finishRow(float (&acc)[NCOLS], int warpsPerRow, bool valid, int64_t row,
+                                         const MatVecJob& job) {
     __shared__ float part[kWarpsPerBlock][NCOLS];
 #pragma unroll
     for (int c = 0; c < NCOLS; ++c) acc[c] = gpu::warpSum(acc[c]);
@@ -48,36 +111,41 @@ __device__ __forceinline__ void finishRow(float (&acc)[NCOLS], int warpsPerRow, 
             for (int c = 0; c < NCOLS; ++c) acc[c] += part[w + j][c];
         }
     }
-    if (lane == 0 && row < rows) {
-        float b = bias ? bias[row] : 0.0f;
+    if (lane == 0 && valid) {
+        float b = job.bias ? job.bias[row] : 0.0f;
 #pragma unroll
-        for (int c = 0; c < NCOLS; ++c) out[c * rows + row] = acc[c] + b;
+        for (int c = 0; c < NCOLS; ++c) job.out[c * job.rows + row] = acc[c] + b;
     }
 }
 
 template <DType T, int NCOLS>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
-matVecQuant(const uint8_t* __restrict__ w, int64_t blocksPerRow, int64_t rows, int warpsPerRow,
-            const Q8_1* __restrict__ xq, float* __restrict__ out, const float* __restrict__ bias) {
+matVecQuant(Jobs jobs, int64_t blocksPerRow, int warpsPerRow, const int* __restrict__ xqs, const float2* __restrict__ xds) {
+    gpu::dependencyWait();
     using D = Dot<T>;
     constexpr int kPerIter = gpu::kWarp / D::kThreads;
     constexpr int kXPerBlock = D::kBlockSize / 32;
     int lane = threadIdx.x;
     int64_t row = static_cast<int64_t>(blockIdx.x) * (kWarpsPerBlock / warpsPerRow) + threadIdx.y / warpsPerRow;
+    bool valid = row < jobs.rowEnd[jobs.count - 1];
+    int j = valid ? findJob(jobs, row) : 0;
     int part = threadIdx.y % warpsPerRow;
     float acc[NCOLS] = {};
-    if (row < rows) {
-        const uint8_t* wr = w + row * blocksPerRow * D::kBytes;
+    if (valid) {
+        const uint8_t* wr = jobs.job[j].w + row * blocksPerRow * D::kBytes;
         int t = lane % D::kThreads;
         int64_t step = static_cast<int64_t>(kPerIter) * warpsPerRow;
 #pragma unroll 4
         for (int64_t b = lane / D::kThreads + part * kPerIter; b < blocksPerRow; b += step) {
             const uint8_t* blk = wr + b * D::kBytes;
 #pragma unroll
-            for (int c = 0; c < NCOLS; ++c) acc[c] += D::partial(blk, t, xq + (c * blocksPerRow + b) * kXPerBlock);
+            for (int c = 0; c < NCOLS; ++c) {
+                int64_t q8Block = (c * blocksPerRow + b) * kXPerBlock;
+                acc[c] += D::partial(blk, t, Q8Ref{xqs + 8 * q8Block, xds + q8Block});
+            }
         }
     }
-    finishRow<NCOLS>(acc, warpsPerRow, row, rows, out, bias);
+    finishRow<NCOLS>(acc, warpsPerRow, valid, row, jobs.job[j]);
 }
 
 // 16 bytes of weights as 8 (F16/BF16) or 4 (F32) floats.
@@ -119,17 +187,19 @@ template <> struct FloatRow<DType::F32> {
 // Needs k % kPer == 0 and 16-byte aligned rows and x (checked by the launcher).
 template <DType T, int NCOLS>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
-matVecFloat(const uint8_t* __restrict__ w, int64_t k, int64_t rows, int warpsPerRow, const float* __restrict__ x,
-            float* __restrict__ out, const float* __restrict__ bias) {
+matVecFloat(Jobs jobs, int64_t k, int warpsPerRow, const float* __restrict__ x) {
+    gpu::dependencyWait();
     using R = FloatRow<T>;
     constexpr int kBytesPer = 16;
     int lane = threadIdx.x;
     int64_t row = static_cast<int64_t>(blockIdx.x) * (kWarpsPerBlock / warpsPerRow) + threadIdx.y / warpsPerRow;
+    bool valid = row < jobs.rowEnd[jobs.count - 1];
+    int j = valid ? findJob(jobs, row) : 0;
     int part = threadIdx.y % warpsPerRow;
     float acc[NCOLS] = {};
-    if (row < rows) {
+    if (valid) {
         int64_t vecs = k / R::kPer;
-        const uint8_t* wr = w + row * vecs * kBytesPer;
+        const uint8_t* wr = jobs.job[j].w + row * vecs * kBytesPer;
 #pragma unroll 4
         for (int64_t i = lane + static_cast<int64_t>(part) * gpu::kWarp; i < vecs; i += gpu::kWarp * warpsPerRow) {
             float v[R::kPer];
@@ -138,33 +208,33 @@ matVecFloat(const uint8_t* __restrict__ w, int64_t k, int64_t rows, int warpsPer
             for (int c = 0; c < NCOLS; ++c) {
                 const float4* xv = reinterpret_cast<const float4*>(x + c * k + i * R::kPer);
 #pragma unroll
-                for (int j = 0; j < R::kPer / 4; ++j) {
-                    float4 xx = xv[j];
-                    acc[c] += v[4 * j] * xx.x + v[4 * j + 1] * xx.y + v[4 * j + 2] * xx.z + v[4 * j + 3] * xx.w;
+                for (int e = 0; e < R::kPer / 4; ++e) {
+                    float4 xx = xv[e];
+                    acc[c] += v[4 * e] * xx.x + v[4 * e + 1] * xx.y + v[4 * e + 2] * xx.z + v[4 * e + 3] * xx.w;
                 }
             }
         }
     }
-    finishRow<NCOLS>(acc, warpsPerRow, row, rows, out, bias);
+    finishRow<NCOLS>(acc, warpsPerRow, valid, row, jobs.job[j]);
 }
 
-// Any float type and alignment: one element at a time.
+// Any float type and alignment: one element at a time, one job per launch.
 template <DType T>
-__global__ void matVecFloatScalar(const uint8_t* __restrict__ w, int64_t k, int64_t rows, int64_t n,
-                                  const float* __restrict__ x, float* __restrict__ out, const float* __restrict__ bias) {
+__global__ void matVecFloatScalar(MatVecJob job, int64_t k, int64_t n, const float* __restrict__ x) {
+    gpu::dependencyWait();
     int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.y;
     int64_t col = blockIdx.y;
-    if (row >= rows) return;
+    if (row >= job.rows) return;
     float acc = 0.0f;
     for (int64_t i = threadIdx.x; i < k; i += gpu::kWarp) {
         float wv;
-        if constexpr (T == DType::F32) wv = reinterpret_cast<const float*>(w)[row * k + i];
-        else if constexpr (T == DType::F16) wv = gpu::halfToFloat(reinterpret_cast<const uint16_t*>(w)[row * k + i]);
-        else wv = gpu::bf16ToFloat(reinterpret_cast<const uint16_t*>(w)[row * k + i]);
+        if constexpr (T == DType::F32) wv = reinterpret_cast<const float*>(job.w)[row * k + i];
+        else if constexpr (T == DType::F16) wv = gpu::halfToFloat(reinterpret_cast<const uint16_t*>(job.w)[row * k + i]);
+        else wv = gpu::bf16ToFloat(reinterpret_cast<const uint16_t*>(job.w)[row * k + i]);
         acc += wv * x[col * k + i];
     }
     acc = gpu::warpSum(acc);
-    if (threadIdx.x == 0) out[col * rows + row] = acc + (bias ? bias[row] : 0.0f);
+    if (threadIdx.x == 0) job.out[col * job.rows + row] = acc + (job.bias ? job.bias[row] : 0.0f);
 }
 
 int warpsPerRowFor(int64_t rows) {
@@ -173,71 +243,86 @@ int warpsPerRowFor(int64_t rows) {
     return 4;
 }
 
-template <DType T, int NCOLS>
-void launchQuant(const uint8_t* w, int64_t k, int64_t rows, const void* xq, float* out, const float* bias,
-                 gpuStream_t stream) {
-    int wpr = warpsPerRowFor(rows);
-    int64_t rowsPerBlock = kWarpsPerBlock / wpr;
-    dim3 grid(static_cast<unsigned>((rows + rowsPerBlock - 1) / rowsPerBlock));
-    matVecQuant<T, NCOLS><<<grid, dim3(32, kWarpsPerBlock), 0, stream>>>(
-        w, k / Dot<T>::kBlockSize, rows, wpr, static_cast<const Q8_1*>(xq), out, bias);
+Jobs makeJobs(const MatVecJob* list, int count) {
+    Jobs jobs{};
+    jobs.count = count;
+    int64_t end = 0;
+    for (int i = 0; i < count; ++i) {
+        jobs.job[i] = list[i];
+        end += list[i].rows;
+        jobs.rowEnd[i] = end;
+    }
+    return jobs;
+}
+
+dim3 gridFor(const Jobs& jobs, int wpr) {
+    int64_t rowsPerBlock = kWarpsPerBlock / wpr, rows = jobs.rowEnd[jobs.count - 1];
+    return dim3(static_cast<unsigned>((rows + rowsPerBlock - 1) / rowsPerBlock));
 }
 
 template <DType T, int NCOLS>
-void launchFloat(const uint8_t* w, int64_t k, int64_t rows, const float* x, float* out, const float* bias,
-                 gpuStream_t stream) {
-    int wpr = warpsPerRowFor(rows);
-    int64_t rowsPerBlock = kWarpsPerBlock / wpr;
-    dim3 grid(static_cast<unsigned>((rows + rowsPerBlock - 1) / rowsPerBlock));
-    matVecFloat<T, NCOLS><<<grid, dim3(32, kWarpsPerBlock), 0, stream>>>(w, k, rows, wpr, x, out, bias);
+void launchQuant(const Jobs& jobs, int64_t k, const Q8Buffer& xq, gpuStream_t stream) {
+    int wpr = warpsPerRowFor(jobs.rowEnd[jobs.count - 1]);
+    gpu::launch(matVecQuant<T, NCOLS>, gridFor(jobs, wpr), dim3(32, kWarpsPerBlock), 0, stream, jobs,
+                k / Dot<T>::kBlockSize, wpr, static_cast<const int*>(xq.qs), static_cast<const float2*>(xq.ds));
+}
+
+template <DType T, int NCOLS>
+void launchFloat(const Jobs& jobs, int64_t k, const float* x, gpuStream_t stream) {
+    int wpr = warpsPerRowFor(jobs.rowEnd[jobs.count - 1]);
+    gpu::launch(matVecFloat<T, NCOLS>, gridFor(jobs, wpr), dim3(32, kWarpsPerBlock), 0, stream, jobs, k, wpr, x);
 }
 
 template <DType T>
-void dispatchQuant(int64_t n, const uint8_t* w, int64_t k, int64_t rows, const void* xq, float* out,
-                   const float* bias, gpuStream_t stream) {
+void dispatchQuant(int64_t n, const Jobs& jobs, int64_t k, const Q8Buffer& xq, gpuStream_t stream) {
     switch (n) {
-        case 1: launchQuant<T, 1>(w, k, rows, xq, out, bias, stream); break;
-        case 2: launchQuant<T, 2>(w, k, rows, xq, out, bias, stream); break;
-        case 3: launchQuant<T, 3>(w, k, rows, xq, out, bias, stream); break;
-        case 4: launchQuant<T, 4>(w, k, rows, xq, out, bias, stream); break;
-        case 5: launchQuant<T, 5>(w, k, rows, xq, out, bias, stream); break;
-        case 6: launchQuant<T, 6>(w, k, rows, xq, out, bias, stream); break;
-        case 7: launchQuant<T, 7>(w, k, rows, xq, out, bias, stream); break;
-        default: launchQuant<T, 8>(w, k, rows, xq, out, bias, stream); break;
+        case 1: launchQuant<T, 1>(jobs, k, xq, stream); break;
+        case 2: launchQuant<T, 2>(jobs, k, xq, stream); break;
+        case 3: launchQuant<T, 3>(jobs, k, xq, stream); break;
+        case 4: launchQuant<T, 4>(jobs, k, xq, stream); break;
+        case 5: launchQuant<T, 5>(jobs, k, xq, stream); break;
+        case 6: launchQuant<T, 6>(jobs, k, xq, stream); break;
+        case 7: launchQuant<T, 7>(jobs, k, xq, stream); break;
+        default: launchQuant<T, 8>(jobs, k, xq, stream); break;
     }
 }
 
 template <DType T>
-void dispatchFloat(int64_t n, const uint8_t* w, int64_t k, int64_t rows, const float* x, float* out,
-                   const float* bias, gpuStream_t stream) {
-    bool aligned = k % FloatRow<T>::kPer == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0 &&
-                   reinterpret_cast<uintptr_t>(x) % 16 == 0;
+void dispatchFloat(int64_t n, const Jobs& jobs, int64_t k, const float* x, gpuStream_t stream) {
+    bool aligned = k % FloatRow<T>::kPer == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0;
+    for (int i = 0; i < jobs.count; ++i) aligned = aligned && reinterpret_cast<uintptr_t>(jobs.job[i].w) % 16 == 0;
     if (!aligned) {
-        dim3 grid(static_cast<unsigned>((rows + kWarpsPerBlock - 1) / kWarpsPerBlock), static_cast<unsigned>(n));
-        matVecFloatScalar<T><<<grid, dim3(32, kWarpsPerBlock), 0, stream>>>(w, k, rows, n, x, out, bias);
+        for (int i = 0; i < jobs.count; ++i) {
+            dim3 grid(static_cast<unsigned>((jobs.job[i].rows + kWarpsPerBlock - 1) / kWarpsPerBlock),
+                      static_cast<unsigned>(n));
+            gpu::launch(matVecFloatScalar<T>, grid, dim3(32, kWarpsPerBlock), 0, stream, jobs.job[i], k, n, x);
+        }
         return;
     }
     switch (n) {
-        case 1: launchFloat<T, 1>(w, k, rows, x, out, bias, stream); break;
-        case 2: launchFloat<T, 2>(w, k, rows, x, out, bias, stream); break;
-        case 3: launchFloat<T, 3>(w, k, rows, x, out, bias, stream); break;
-        case 4: launchFloat<T, 4>(w, k, rows, x, out, bias, stream); break;
-        case 5: launchFloat<T, 5>(w, k, rows, x, out, bias, stream); break;
-        case 6: launchFloat<T, 6>(w, k, rows, x, out, bias, stream); break;
-        case 7: launchFloat<T, 7>(w, k, rows, x, out, bias, stream); break;
-        default: launchFloat<T, 8>(w, k, rows, x, out, bias, stream); break;
+        case 1: launchFloat<T, 1>(jobs, k, x, stream); break;
+        case 2: launchFloat<T, 2>(jobs, k, x, stream); break;
+        case 3: launchFloat<T, 3>(jobs, k, x, stream); break;
+        case 4: launchFloat<T, 4>(jobs, k, x, stream); break;
+        case 5: launchFloat<T, 5>(jobs, k, x, stream); break;
+        case 6: launchFloat<T, 6>(jobs, k, x, stream); break;
+        case 7: launchFloat<T, 7>(jobs, k, x, stream); break;
+        default: launchFloat<T, 8>(jobs, k, x, stream); break;
     }
 }
 
 }  // namespace
 
-size_t q8_1Bytes(int64_t k, int64_t n) { return static_cast<size_t>(k / 32 * n) * sizeof(Q8_1); }
+size_t q8_1Bytes(int64_t k, int64_t n) { return static_cast<size_t>(k * n + k / 32 * n * 8); }
 
-void quantizeQ8_1(const float* x, void* q, int64_t k, int64_t n, gpuStream_t stream) {
-    int64_t blocks = k / 32 * n;
-    constexpr int kThreads = 256;
-    int64_t grid = (blocks * 32 + kThreads - 1) / kThreads;
-    quantizeKernel<<<static_cast<unsigned>(grid), kThreads, 0, stream>>>(x, static_cast<Q8_1*>(q), k, blocks);
+Q8Buffer q8Layout(void* base, int64_t k, int64_t n) {
+    // k * n int8 values first: with k % 32 == 0 the pairs after them stay 8-byte aligned.
+    return {base, static_cast<char*>(base) + k * n};
+}
+
+void prepareActivation(const PrepArgs& args, gpuStream_t stream) {
+    int threads = args.k >= 4096 ? 512 : 256;
+    gpu::launch(prepareKernel, dim3(static_cast<unsigned>(args.n)), dim3(threads), 0, stream, args);
 }
 
 bool matVecUsesQ8_1(DType type) {
@@ -250,19 +335,20 @@ bool matVecUsesQ8_1(DType type) {
     }
 }
 
-void matVec(DType type, const uint8_t* w, int64_t k, int64_t rows, const float* x, const void* xq, int64_t n,
-            float* out, const float* bias, gpuStream_t stream) {
+void matVec(DType type, const MatVecJob* list, int count, int64_t k, const float* x, const Q8Buffer& xq, int64_t n,
+            gpuStream_t stream) {
+    Jobs jobs = makeJobs(list, count);
     switch (type) {
-        case DType::Q4_0: dispatchQuant<DType::Q4_0>(n, w, k, rows, xq, out, bias, stream); break;
-        case DType::Q4_1: dispatchQuant<DType::Q4_1>(n, w, k, rows, xq, out, bias, stream); break;
-        case DType::Q5_0: dispatchQuant<DType::Q5_0>(n, w, k, rows, xq, out, bias, stream); break;
-        case DType::Q8_0: dispatchQuant<DType::Q8_0>(n, w, k, rows, xq, out, bias, stream); break;
-        case DType::Q4_K: dispatchQuant<DType::Q4_K>(n, w, k, rows, xq, out, bias, stream); break;
-        case DType::Q5_K: dispatchQuant<DType::Q5_K>(n, w, k, rows, xq, out, bias, stream); break;
-        case DType::Q6_K: dispatchQuant<DType::Q6_K>(n, w, k, rows, xq, out, bias, stream); break;
-        case DType::F16: dispatchFloat<DType::F16>(n, w, k, rows, x, out, bias, stream); break;
-        case DType::BF16: dispatchFloat<DType::BF16>(n, w, k, rows, x, out, bias, stream); break;
-        case DType::F32: dispatchFloat<DType::F32>(n, w, k, rows, x, out, bias, stream); break;
+        case DType::Q4_0: dispatchQuant<DType::Q4_0>(n, jobs, k, xq, stream); break;
+        case DType::Q4_1: dispatchQuant<DType::Q4_1>(n, jobs, k, xq, stream); break;
+        case DType::Q5_0: dispatchQuant<DType::Q5_0>(n, jobs, k, xq, stream); break;
+        case DType::Q8_0: dispatchQuant<DType::Q8_0>(n, jobs, k, xq, stream); break;
+        case DType::Q4_K: dispatchQuant<DType::Q4_K>(n, jobs, k, xq, stream); break;
+        case DType::Q5_K: dispatchQuant<DType::Q5_K>(n, jobs, k, xq, stream); break;
+        case DType::Q6_K: dispatchQuant<DType::Q6_K>(n, jobs, k, xq, stream); break;
+        case DType::F16: dispatchFloat<DType::F16>(n, jobs, k, x, stream); break;
+        case DType::BF16: dispatchFloat<DType::BF16>(n, jobs, k, x, stream); break;
+        case DType::F32: dispatchFloat<DType::F32>(n, jobs, k, x, stream); break;
         default: break;  // the backend refuses other types before launching
     }
 }

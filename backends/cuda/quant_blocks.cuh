@@ -16,10 +16,12 @@
 
 namespace hearth::cuda {
 
-// Activations quantized per 32 values: ds = (scale, scale * sum of q). 36 bytes, 4-aligned.
-struct Q8_1 {
-    half2 ds;
-    int qs[8];
+// Activations quantized per 32 values, stored as two arrays per matmul input: the int8 values
+// (32 bytes a block, so a thread reads 16 of them with one load) and the float (scale, scale *
+// sum of q) pairs. Float scales keep large activations (|x| > 65504 / 32 sums) finite.
+struct Q8Ref {
+    const int* qs;     // 8 ints per block
+    const float2* ds;  // one pair per block
 };
 
 __device__ __forceinline__ uint32_t load2x16(const uint8_t* p) {  // p is 2-aligned
@@ -31,6 +33,24 @@ __device__ __forceinline__ float loadHalf(const uint8_t* p) {
 }
 __device__ __forceinline__ int loadInt(const uint8_t* p) {  // p is 4-aligned
     return *reinterpret_cast<const int*>(p);
+}
+
+// Byte j (0..11) of the three words holding a K-quant's packed scales, without local memory.
+__device__ __forceinline__ int scaleByte(uint32_t a, uint32_t b, uint32_t c, int j) {
+    uint32_t w = j < 4 ? a : (j < 8 ? b : c);
+    return static_cast<int>((w >> (8 * (j & 3))) & 0xFF);
+}
+
+// The same from registers: the 16-byte block header (d, dmin, 12 scale bytes) loaded at once.
+__device__ __forceinline__ void kScaleMinRegs(int4 h, int j, float& sc, float& m) {
+    uint32_t a = static_cast<uint32_t>(h.y), b = static_cast<uint32_t>(h.z), c = static_cast<uint32_t>(h.w);
+    if (j < 4) {
+        sc = scaleByte(a, b, c, j) & 63;
+        m = scaleByte(a, b, c, j + 4) & 63;
+    } else {
+        sc = (scaleByte(a, b, c, j + 4) & 0xF) | ((scaleByte(a, b, c, j - 4) >> 6) << 4);
+        m = (scaleByte(a, b, c, j + 4) >> 4) | ((scaleByte(a, b, c, j) >> 6) << 4);
+    }
 }
 
 // Scale and min of sub-block j (0..7) of a Q4_K/Q5_K block from its 12 packed bytes.
@@ -156,41 +176,49 @@ template <> struct Dequant<DType::Q6_K> {
 
 // ---- mat-vec partial dots ---------------------------------------------------------------------
 // partial(block, t, x): thread t (0..kThreads-1) of the threads sharing weight block `block`;
-// x points at the q8_1 blocks covering the same k range (kBlockSize / 32 of them).
+// x points at the q8 blocks covering the same k range (kBlockSize / 32 of them).
+
+__device__ __forceinline__ int4 loadQs16(const Q8Ref& x, int block, int quarter) {  // 16 int8 values
+    return *reinterpret_cast<const int4*>(x.qs + 8 * block + 4 * quarter);
+}
 
 template <DType T> struct Dot;
 
 template <> struct Dot<DType::Q4_0> {
     static constexpr int kBlockSize = 32, kBytes = 18, kThreads = 2;
-    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8_1* x) {
+    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8Ref& x) {
         int v0 = static_cast<int>(load2x16(b + 2 + 8 * t));
         int v1 = static_cast<int>(load2x16(b + 6 + 8 * t));
-        int s = gpu::dot4(v0 & 0x0F0F0F0F, x->qs[2 * t], 0);
-        s = gpu::dot4(v1 & 0x0F0F0F0F, x->qs[2 * t + 1], s);
-        s = gpu::dot4((v0 >> 4) & 0x0F0F0F0F, x->qs[2 * t + 4], s);
-        s = gpu::dot4((v1 >> 4) & 0x0F0F0F0F, x->qs[2 * t + 5], s);
-        float2 ds = __half22float2(x->ds);
+        int2 lo = *reinterpret_cast<const int2*>(x.qs + 2 * t);
+        int2 hi = *reinterpret_cast<const int2*>(x.qs + 4 + 2 * t);
+        int s = gpu::dot4(v0 & 0x0F0F0F0F, lo.x, 0);
+        s = gpu::dot4(v1 & 0x0F0F0F0F, lo.y, s);
+        s = gpu::dot4((v0 >> 4) & 0x0F0F0F0F, hi.x, s);
+        s = gpu::dot4((v1 >> 4) & 0x0F0F0F0F, hi.y, s);
+        float2 ds = x.ds[0];
         return loadHalf(b) * (ds.x * s - 4.0f * ds.y);  // -8 offset, half of the block per thread
     }
 };
 
 template <> struct Dot<DType::Q4_1> {
     static constexpr int kBlockSize = 32, kBytes = 20, kThreads = 2;
-    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8_1* x) {
+    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8Ref& x) {
         int v0 = loadInt(b + 4 + 8 * t);
         int v1 = loadInt(b + 8 + 8 * t);
-        int s = gpu::dot4(v0 & 0x0F0F0F0F, x->qs[2 * t], 0);
-        s = gpu::dot4(v1 & 0x0F0F0F0F, x->qs[2 * t + 1], s);
-        s = gpu::dot4((v0 >> 4) & 0x0F0F0F0F, x->qs[2 * t + 4], s);
-        s = gpu::dot4((v1 >> 4) & 0x0F0F0F0F, x->qs[2 * t + 5], s);
-        float2 ds = __half22float2(x->ds);
+        int2 lo = *reinterpret_cast<const int2*>(x.qs + 2 * t);
+        int2 hi = *reinterpret_cast<const int2*>(x.qs + 4 + 2 * t);
+        int s = gpu::dot4(v0 & 0x0F0F0F0F, lo.x, 0);
+        s = gpu::dot4(v1 & 0x0F0F0F0F, lo.y, s);
+        s = gpu::dot4((v0 >> 4) & 0x0F0F0F0F, hi.x, s);
+        s = gpu::dot4((v1 >> 4) & 0x0F0F0F0F, hi.y, s);
+        float2 ds = x.ds[0];
         return loadHalf(b) * ds.x * s + 0.5f * loadHalf(b + 2) * ds.y;
     }
 };
 
 template <> struct Dot<DType::Q5_0> {
     static constexpr int kBlockSize = 32, kBytes = 22, kThreads = 2;
-    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8_1* x) {
+    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8Ref& x) {
         uint32_t qh = load2x16(b + 2);
         int s = 0;
 #pragma unroll
@@ -199,78 +227,79 @@ template <> struct Dot<DType::Q5_0> {
             int v = static_cast<int>(load2x16(b + 6 + 4 * i));
             int lo = (v & 0x0F0F0F0F) | spreadBits4(qh >> (4 * i));
             int hi = ((v >> 4) & 0x0F0F0F0F) | spreadBits4(qh >> (4 * i + 16));
-            s = gpu::dot4(lo, x->qs[i], s);
-            s = gpu::dot4(hi, x->qs[i + 4], s);
+            s = gpu::dot4(lo, x.qs[i], s);
+            s = gpu::dot4(hi, x.qs[i + 4], s);
         }
-        float2 ds = __half22float2(x->ds);
+        float2 ds = x.ds[0];
         return loadHalf(b) * (ds.x * s - 8.0f * ds.y);  // -16 offset, half per thread
     }
 };
 
 template <> struct Dot<DType::Q8_0> {
     static constexpr int kBlockSize = 32, kBytes = 34, kThreads = 4;
-    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8_1* x) {
+    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8Ref& x) {
         int v0 = static_cast<int>(load2x16(b + 2 + 8 * t));
         int v1 = static_cast<int>(load2x16(b + 6 + 8 * t));
-        int s = gpu::dot4(v0, x->qs[2 * t], 0);
-        s = gpu::dot4(v1, x->qs[2 * t + 1], s);
-        return loadHalf(b) * __low2float(x->ds) * s;
+        int2 xv = *reinterpret_cast<const int2*>(x.qs + 2 * t);
+        int s = gpu::dot4(v0, xv.x, 0);
+        s = gpu::dot4(v1, xv.y, s);
+        return loadHalf(b) * x.ds[0].x * s;
     }
 };
 
 template <> struct Dot<DType::Q4_K> {
     static constexpr int kBlockSize = 256, kBytes = 144, kThreads = 8;
-    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8_1* x) {
+    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8Ref& x) {
         int g = t / 2, c = t % 2;  // 64-weight group g, 16-byte half c of its 32 bytes
+        int4 head = *reinterpret_cast<const int4*>(b);  // d, dmin, 12 scale bytes
         int4 q = *reinterpret_cast<const int4*>(b + 16 + 32 * g + 16 * c);
-        const Q8_1* x0 = x + 2 * g;
-        const Q8_1* x1 = x0 + 1;
-        int qv[4] = {q.x, q.y, q.z, q.w};
+        int4 x0 = loadQs16(x, 2 * g, c), x1 = loadQs16(x, 2 * g + 1, c);
+        int qv[4] = {q.x, q.y, q.z, q.w}, a0[4] = {x0.x, x0.y, x0.z, x0.w}, a1[4] = {x1.x, x1.y, x1.z, x1.w};
         int s0 = 0, s1 = 0;
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
-            s0 = gpu::dot4(qv[i] & 0x0F0F0F0F, x0->qs[4 * c + i], s0);
-            s1 = gpu::dot4((qv[i] >> 4) & 0x0F0F0F0F, x1->qs[4 * c + i], s1);
+            s0 = gpu::dot4(qv[i] & 0x0F0F0F0F, a0[i], s0);
+            s1 = gpu::dot4((qv[i] >> 4) & 0x0F0F0F0F, a1[i], s1);
         }
         float sc0, m0, sc1, m1;
-        kScaleMin(b + 4, 2 * g, sc0, m0);
-        kScaleMin(b + 4, 2 * g + 1, sc1, m1);
-        float2 d0 = __half22float2(x0->ds), d1 = __half22float2(x1->ds);
-        float d = loadHalf(b), dmin = loadHalf(b + 2);
-        return d * (sc0 * d0.x * s0 + sc1 * d1.x * s1) - 0.5f * dmin * (m0 * d0.y + m1 * d1.y);
+        kScaleMinRegs(head, 2 * g, sc0, m0);
+        kScaleMinRegs(head, 2 * g + 1, sc1, m1);
+        float2 d0 = x.ds[2 * g], d1 = x.ds[2 * g + 1];
+        float2 dm = __half22float2(*reinterpret_cast<const half2*>(&head.x));
+        return dm.x * (sc0 * d0.x * s0 + sc1 * d1.x * s1) - 0.5f * dm.y * (m0 * d0.y + m1 * d1.y);
     }
 };
 
 template <> struct Dot<DType::Q5_K> {
     static constexpr int kBlockSize = 256, kBytes = 176, kThreads = 8;
-    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8_1* x) {
+    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8Ref& x) {
         int g = t / 2, c = t % 2;
+        int4 head = *reinterpret_cast<const int4*>(b);
         int4 q = *reinterpret_cast<const int4*>(b + 48 + 32 * g + 16 * c);
         int4 h = *reinterpret_cast<const int4*>(b + 16 + 16 * c);
-        const Q8_1* x0 = x + 2 * g;
-        const Q8_1* x1 = x0 + 1;
-        int qv[4] = {q.x, q.y, q.z, q.w};
-        int hv[4] = {h.x, h.y, h.z, h.w};
+        int4 x0 = loadQs16(x, 2 * g, c), x1 = loadQs16(x, 2 * g + 1, c);
+        int qv[4] = {q.x, q.y, q.z, q.w}, hv[4] = {h.x, h.y, h.z, h.w};
+        int a0[4] = {x0.x, x0.y, x0.z, x0.w}, a1[4] = {x1.x, x1.y, x1.z, x1.w};
         int s0 = 0, s1 = 0;
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
             int lo = (qv[i] & 0x0F0F0F0F) | (((hv[i] >> (2 * g)) & 0x01010101) << 4);
             int hi = ((qv[i] >> 4) & 0x0F0F0F0F) | (((hv[i] >> (2 * g + 1)) & 0x01010101) << 4);
-            s0 = gpu::dot4(lo, x0->qs[4 * c + i], s0);
-            s1 = gpu::dot4(hi, x1->qs[4 * c + i], s1);
+            s0 = gpu::dot4(lo, a0[i], s0);
+            s1 = gpu::dot4(hi, a1[i], s1);
         }
         float sc0, m0, sc1, m1;
-        kScaleMin(b + 4, 2 * g, sc0, m0);
-        kScaleMin(b + 4, 2 * g + 1, sc1, m1);
-        float2 d0 = __half22float2(x0->ds), d1 = __half22float2(x1->ds);
-        float d = loadHalf(b), dmin = loadHalf(b + 2);
-        return d * (sc0 * d0.x * s0 + sc1 * d1.x * s1) - 0.5f * dmin * (m0 * d0.y + m1 * d1.y);
+        kScaleMinRegs(head, 2 * g, sc0, m0);
+        kScaleMinRegs(head, 2 * g + 1, sc1, m1);
+        float2 d0 = x.ds[2 * g], d1 = x.ds[2 * g + 1];
+        float2 dm = __half22float2(*reinterpret_cast<const half2*>(&head.x));
+        return dm.x * (sc0 * d0.x * s0 + sc1 * d1.x * s1) - 0.5f * dm.y * (m0 * d0.y + m1 * d1.y);
     }
 };
 
 template <> struct Dot<DType::Q6_K> {
     static constexpr int kBlockSize = 256, kBytes = 210, kThreads = 16;
-    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8_1* x) {
+    static __device__ __forceinline__ float partial(const uint8_t* b, int t, const Q8Ref& x) {
         int h = t / 8, c = t % 8;  // 128-weight half h, 4 consecutive weights 4c.. of each quarter
         int ql0 = static_cast<int>(load2x16(b + 64 * h + 4 * c));
         int ql1 = static_cast<int>(load2x16(b + 64 * h + 32 + 4 * c));
@@ -284,9 +313,9 @@ template <> struct Dot<DType::Q6_K> {
         float acc = 0.0f;
 #pragma unroll
         for (int quarter = 0; quarter < 4; ++quarter) {
-            const Q8_1* xq = x + 4 * h + quarter;
-            int s = gpu::dot4(gpu::sub4(v[quarter], 0x20202020), xq->qs[c], 0);
-            acc += sc[2 * quarter] * __low2float(xq->ds) * s;
+            int blk = 4 * h + quarter;
+            int s = gpu::dot4(gpu::sub4(v[quarter], 0x20202020), x.qs[8 * blk + c], 0);
+            acc += sc[2 * quarter] * x.ds[blk].x * s;
         }
         return loadHalf(b + 208) * acc;
     }

@@ -172,10 +172,10 @@ public:
         att_ = act(DType::F32, {qDim, n});
         g_ = act(DType::F32, {s_.ffn, n});
         u_ = act(DType::F32, {s_.ffn, n});
-        logits_ = act(DType::F32, {s_.vocab, n});
+        logits_ = act(DType::F32, {s_.vocab, 1});
         ids_ = act(DType::I32, {n});
         pos_ = act(DType::I32, {n});
-        best_ = act(DType::I32, {n});
+        best_ = act(DType::I32, {1});
         (void)kvDim;
     }
 
@@ -216,9 +216,11 @@ public:
             be_.matmul(g_.t, {&d, 1});
             be_.add(x_.t, x_.t, tmp_.t);
         }
-        be_.rmsNorm(xn_.t, x_.t, norm_.t, 1e-5f);
+        // Logits of the last token only, as a chat engine needs.
+        Tensor last = x_.t.rowRange(n_ - 1, 1), lastNorm = xn_.t.rowRange(n_ - 1, 1);
+        be_.rmsNorm(lastNorm, last, norm_.t, 1e-5f);
         Projection out{logits_.t, output_.t.valid() ? output_.t : tokenEmbd_.t, {}};
-        be_.matmul(xn_.t, {&out, 1});
+        be_.matmul(lastNorm, {&out, 1});
         be_.argmax(best_.t, logits_.t);
     }
 

@@ -93,12 +93,14 @@ void putHalf(uint8_t* p, float v) {
 }
 
 // Random weights of any supported type: random quants, sane scales (never NaN or huge).
-std::vector<uint8_t> randomWeights(DType type, int64_t k, int64_t rows) {
+// `scale` shrinks the weights (scales) for checks that chain many ops, where random full-size
+// weights would grow the activations without bound.
+std::vector<uint8_t> randomWeights(DType type, int64_t k, int64_t rows, float scale = 1.0f) {
     size_t bytes = tensorBytes(type, {k, rows});
     std::vector<uint8_t> w(bytes);
     size_t count = static_cast<size_t>(k * rows);
     if (type == DType::F32 || type == DType::F16 || type == DType::BF16) {
-        auto f = randomFloats(count, 0.1f);
+        auto f = randomFloats(count, 0.1f * scale);
         for (size_t i = 0; i < count; ++i) {
             if (type == DType::F32) std::memcpy(&w[4 * i], &f[i], 4);
             else if (type == DType::F16) putHalf(&w[2 * i], f[i]);
@@ -108,7 +110,7 @@ std::vector<uint8_t> randomWeights(DType type, int64_t k, int64_t rows) {
     }
     for (auto& b : w) b = static_cast<uint8_t>(rng());
     auto tr = *dtypeTraits(type);
-    std::uniform_real_distribution<float> d(0.001f, 0.02f), m(-0.05f, 0.05f);
+    std::uniform_real_distribution<float> d(0.001f * scale, 0.02f * scale), m(-0.05f * scale, 0.05f * scale);
     for (size_t at = 0; at < bytes; at += tr.typeSize) {
         uint8_t* b = &w[at];
         switch (type) {
@@ -361,6 +363,60 @@ void checkGraph(Backend& gpu) {
     report(same, "graph capture + replay equals eager (4 ids)", same ? 0 : 1, 0.5);
 }
 
+// A whole Llama layer, twice (so the held-back residual add meets the next layer's norm), on
+// both backends: checks the fused paths (add+norm+quantize, silu+quantize, rope+rope+storeKv).
+void checkLayer(Backend& gpu, Backend& cpu, DType type, int64_t n) {
+    const int64_t dim = 512, heads = 8, kvHeads = 2, hd = 64, ffn = 1024, ctx = 64;
+    const float s = 0.1f;
+    auto wq = randomWeights(type, dim, heads * hd, s), wk = randomWeights(type, dim, kvHeads * hd, s);
+    auto wv = randomWeights(type, dim, kvHeads * hd, s), wo = randomWeights(type, heads * hd, dim, s);
+    auto wg = randomWeights(type, dim, ffn, s), wu = randomWeights(type, dim, ffn, s), wd = randomWeights(type, ffn, dim, s);
+    auto norm = randomFloats(dim);
+    auto x0 = randomFloats(static_cast<size_t>(dim * n));
+    std::vector<int32_t> pos(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) pos[i] = static_cast<int32_t>(10 + i);
+    auto run = [&](Backend& be) {
+        auto q = make(be, type, {dim, heads * hd}, wq.data()), k = make(be, type, {dim, kvHeads * hd}, wk.data());
+        auto v = make(be, type, {dim, kvHeads * hd}, wv.data()), o = make(be, type, {heads * hd, dim}, wo.data());
+        auto g = make(be, type, {dim, ffn}, wg.data()), u = make(be, type, {dim, ffn}, wu.data());
+        auto d = make(be, type, {ffn, dim}, wd.data()), nt = make(be, DType::F32, {dim}, norm.data());
+        auto x = make(be, DType::F32, {dim, n}, x0.data()), xn = make(be, DType::F32, {dim, n});
+        auto qt = make(be, DType::F32, {hd, heads, n}), kt = make(be, DType::F32, {hd, kvHeads, n});
+        auto vt = make(be, DType::F32, {hd, kvHeads, n}), att = make(be, DType::F32, {hd, heads, n});
+        auto tmp = make(be, DType::F32, {dim, n}), gt = make(be, DType::F32, {ffn, n}), ut = make(be, DType::F32, {ffn, n});
+        std::vector<uint8_t> zeros(static_cast<size_t>(hd * kvHeads * ctx * 2), 0);
+        auto kc = make(be, DType::F16, {hd, kvHeads, ctx}, zeros.data()), vc = make(be, DType::F16, {hd, kvHeads, ctx}, zeros.data());
+        auto pt = make(be, DType::I32, {n}, pos.data());
+        RopeParams rope;
+        rope.rotaryDims = static_cast<int>(hd);
+        for (int layer = 0; layer < 2; ++layer) {
+            be.rmsNorm(xn.t, x.t, nt.t, 1e-5f);
+            Projection qkv[3] = {{qt.t.reshaped(heads * hd, n), q.t, {}},
+                                 {kt.t.reshaped(kvHeads * hd, n), k.t, {}},
+                                 {vt.t.reshaped(kvHeads * hd, n), v.t, {}}};
+            be.matmul(xn.t, qkv);
+            be.rope(qt.t, pt.t, rope);
+            be.rope(kt.t, pt.t, rope);
+            be.storeKv(kc.t, vc.t, kt.t, vt.t, pt.t);
+            be.attention(att.t, qt.t, kc.t, vc.t, pt.t, 0.125f);
+            Projection po{tmp.t, o.t, {}};
+            be.matmul(att.t.reshaped(heads * hd, n), {&po, 1});
+            be.add(x.t, x.t, tmp.t);
+            be.rmsNorm(xn.t, x.t, nt.t, 1e-5f);
+            Projection gu[2] = {{gt.t, g.t, {}}, {ut.t, u.t, {}}};
+            be.matmul(xn.t, gu);
+            be.siluMul(gt.t, gt.t, ut.t);
+            Projection pd{tmp.t, d.t, {}};
+            be.matmul(gt.t, {&pd, 1});
+            be.add(x.t, x.t, tmp.t);
+        }
+        return read<float>(be, x.t);
+    };
+    // Both backends quantize activations independently: allow that noise, not a wrong op.
+    compare("two llama layers " + std::string(dtypeName(type)) + " n=" + std::to_string(n), run(gpu), run(cpu),
+            type == DType::F32 || type == DType::F16 ? 1e-7 : 1e-3);
+}
+
 void checkErrors(Backend& gpu) {
     bool threw = false;
     std::string message;
@@ -411,6 +467,8 @@ int main(int argc, char** argv) {
         checkEmbed(*gpu, *cpu);
         checkSmallOps(*gpu, *cpu);
         checkAttention(*gpu, *cpu);
+        for (DType t : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_K})
+            for (int64_t n : {1, 3, 20}) checkLayer(*gpu, *cpu, t, n);
         checkGraph(*gpu);
         checkErrors(*gpu);
     } catch (const std::exception& e) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Qt-free GPU targets (backends, CUDA module, checks, benchmark) and runs them on the
 # first GPU, in one call on the device machine. Logs go to $OUT (the device tool's folder) or
-# build/gpu/logs. Steps (default: all): build check sanitize bench.
+# build/gpu/logs. Steps (default: build check sanitize bench; also: ab).
 #   tests/gpu/run-on-device.sh                  # everything
 #   tests/gpu/run-on-device.sh build check      # just correctness
 # HEARTH_CUDA_ARCHITECTURES (default 90), HEARTH_BENCH_MODELS (default: the four of issue 6).
@@ -28,6 +28,10 @@ if has check; then
   say "op checks against the CPU backend"
   build/gpu/tests/gpu_ops_check cuda:0 > "$out/ops_check.log" 2>&1 || status=1
   grep -v '^ok' "$out/ops_check.log" | tail -n 30
+  say "op checks again on the other paths (no cuBLAS, no fusion, programmatic launch)"
+  HEARTH_CUDA_BLAS=0 HEARTH_CUDA_FUSE=0 HEARTH_CUDA_PDL=1 build/gpu/tests/gpu_ops_check cuda:0 \
+    > "$out/ops_check_fallback.log" 2>&1 || status=1
+  grep -v '^ok' "$out/ops_check_fallback.log" | tail -n 30
 fi
 
 if has sanitize; then
@@ -47,5 +51,12 @@ if has bench; then
   # shellcheck disable=SC2086
   build/gpu/bench/gpu_decode_bench cuda:0 ${HEARTH_BENCH_MODELS:-} > "$out/bench.log" 2>&1 || status=1
   cat "$out/bench.log"
+fi
+if has ab; then
+  say "A/B: what programmatic launch and op fusion bring (decode)"
+  for cfg in "HEARTH_CUDA_PDL=1" "HEARTH_CUDA_FUSE=0"; do
+    echo "-- $cfg"
+    env $cfg build/gpu/bench/gpu_decode_bench cuda:0 8b-q4_k_m 1b-q4_k_m 2>&1 | tail -n 2
+  done | tee "$out/ab.log"
 fi
 exit $status
