@@ -10,20 +10,6 @@
 
 namespace hearth {
 
-// Backend's one out-of-line member, defined here too so this module carries its own copy of
-// Backend's vtable and needs no symbol from the executable that opens it.
-std::unique_ptr<Graph> Backend::capture(std::function<void()> record) {
-    class Replay final : public Graph {
-    public:
-        explicit Replay(std::function<void()> r) : record_(std::move(r)) {}
-        void run() override { record_(); }
-
-    private:
-        std::function<void()> record_;
-    };
-    return std::make_unique<Replay>(std::move(record));
-}
-
 namespace cuda {
 namespace {
 
