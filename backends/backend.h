@@ -29,6 +29,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dtype.h"
@@ -189,6 +190,25 @@ public:
     virtual std::string unavailableReason() = 0;
     virtual std::unique_ptr<Backend> open(int deviceIndex, const BackendOptions& options) = 0;
 };
+
+// The default capture(): replays by calling the recorded function again, which is right for a
+// backend that runs ops as they are enqueued (the CPU) and a correct fallback for any other.
+// Defined here so that a backend module needs nothing but this header.
+namespace detail {
+class ReplayGraph final : public Graph {
+public:
+    explicit ReplayGraph(std::function<void()> record) : record_(std::move(record)) {}
+    void run() override { record_(); }
+
+private:
+    std::function<void()> record_;
+};
+}  // namespace detail
+
+inline std::unique_ptr<Graph> Backend::capture(std::function<void()> record) {
+    record();
+    return std::make_unique<detail::ReplayGraph>(std::move(record));
+}
 
 // Bumped whenever Backend or BackendLibrary changes; a module built for another version is refused.
 inline constexpr uint32_t kBackendApiVersion = 1;
