@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "models/formats/byte_cursor.h"
@@ -195,6 +196,7 @@ struct GgufFile::Impl {
     uint64_t alignmentAt = 0;  // byte offset of general.alignment's value, for messages
     std::vector<std::pair<std::string, Value>> metadata;
     std::vector<TensorInfo> tensors;
+    std::unordered_map<std::string_view, size_t> tensorIndex;  // views into tensors[i].name
 
     void parse(const std::string& name);
     void parseHeader(Parser& p, uint64_t& tensorCount, uint64_t& kvCount);
@@ -351,6 +353,7 @@ void GgufFile::Impl::parse(const std::string& name) {
     parseAlignment(p.cur);
     parseTensorInfos(p, tensorCount);
     placeTensors(p.cur);
+    for (size_t i = 0; i < tensors.size(); ++i) tensorIndex.emplace(tensors[i].name, i);
 }
 
 GgufFile GgufFile::open(const std::filesystem::path& path) {
@@ -413,9 +416,8 @@ const Array* GgufFile::getArray(std::string_view key) const {
 
 const std::vector<TensorInfo>& GgufFile::tensors() const { return d->tensors; }
 const TensorInfo* GgufFile::tensor(std::string_view name) const {
-    for (const auto& t : d->tensors)
-        if (t.name == name) return &t;
-    return nullptr;
+    auto it = d->tensorIndex.find(name);
+    return it == d->tensorIndex.end() ? nullptr : &d->tensors[it->second];
 }
 
 }  // namespace hearth::gguf
