@@ -27,8 +27,9 @@ static_assert(sizeof(BlockQ8A) == 40);
 // Q8I is Q8A regrouped for the AVX-512 Q4_0 kernel: in each group of 16 blocks, one 64-byte
 // vector holds the same 4 activations of all 16 blocks, so a dpbusd sums 16 blocks at once
 // (see kInterleaveGroup below); the blocks after the last full group stay plain BlockQ8A.
-enum class ActFormat { F32, Q8A, Q8K, Q8I };
-inline constexpr int kActFormats = 4;
+// Q8KI is the same idea for the K-quants (see kKGroup below).
+enum class ActFormat { F32, Q8A, Q8K, Q8I, Q8KI };
+inline constexpr int kActFormats = 5;
 
 // Q8I layout of one group of 16 blocks: for t = 0..3, 64 bytes of "low" activations (bytes
 // 4t..4t+3 of each block) then 64 bytes of "high" ones (bytes 16+4t..16+4t+3), then the 16 block
@@ -37,6 +38,15 @@ inline constexpr int kActFormats = 4;
 inline constexpr int kInterleaveGroup = 16;
 inline constexpr int kInterleaveGroupBytes = kInterleaveGroup * static_cast<int>(sizeof(BlockQ8A));
 constexpr int interleavedLane(int block) { return (block % 4) * 4 + block / 4; }
+
+// Q8KI layout of one group of kKGroup = 4 super-blocks (1024 activations): lane (sb, p) stands for
+// pair p (sub-blocks 2p and 2p+1) of super-block sb. For t = 0..7: 64 bytes of "low" activations
+// (bytes 64p + 4t..+3 of super-block sb in each lane) then 64 of "high" ones (64p + 32 + 4t..+3);
+// then 16 floats d (the super-block's scale), 16 floats d * (sum of sub-block 2p) and 16 floats
+// d * (sum of sub-block 2p+1). Super-blocks after the last full group stay plain BlockQ8_K.
+inline constexpr int kKGroup = 4;
+inline constexpr int kKGroupBytes = 1024 + 3 * 64;
+constexpr int interleavedLaneK(int sb, int p) { return 8 * (p % 2) + 2 * sb + p / 2; }
 
 inline constexpr int kMaxCols = 4;
 inline constexpr int kTypeSlots = 32;  // DType ids below this index the dot table

@@ -277,6 +277,33 @@ void quantizeQ8I(const float* x, uint8_t* out, int64_t k) {
                 k - groups * kInterleaveGroup * kQK);
 }
 
+// Q8_K blocks regrouped (see ActFormat::Q8KI in kernels.h).
+void quantizeQ8KI(const float* x, uint8_t* out, int64_t k) {
+    const int64_t nb = k / kQKK, groups = nb / kKGroup;
+    BlockQ8_K blocks[kKGroup];
+    for (int64_t g = 0; g < groups; ++g) {
+        quantizeQ8K(x + g * kKGroup * kQKK, blocks, kKGroup * kQKK);
+        uint8_t* o = out + g * kKGroupBytes;
+        float* d = reinterpret_cast<float*>(o + 1024);
+        float* sumLo = d + 16;
+        float* sumHi = d + 32;
+        for (int sb = 0; sb < kKGroup; ++sb)
+            for (int p = 0; p < 4; ++p) {
+                const int lane = interleavedLaneK(sb, p);
+                const BlockQ8_K& b = blocks[sb];
+                for (int t = 0; t < 8; ++t) {
+                    std::memcpy(o + 128 * t + 4 * lane, b.qs + 64 * p + 4 * t, 4);
+                    std::memcpy(o + 128 * t + 64 + 4 * lane, b.qs + 64 * p + 32 + 4 * t, 4);
+                }
+                d[lane] = b.d;
+                sumLo[lane] = b.d * static_cast<float>(b.bsums[4 * p] + b.bsums[4 * p + 1]);
+                sumHi[lane] = b.d * static_cast<float>(b.bsums[4 * p + 2] + b.bsums[4 * p + 3]);
+            }
+    }
+    quantizeQ8K(x + groups * kKGroup * kQKK, reinterpret_cast<BlockQ8_K*>(out + groups * kKGroupBytes),
+                k - groups * kKGroup * kQKK);
+}
+
 }  // namespace
 
 bool isSupportedWeightType(DType type) {
@@ -301,6 +328,10 @@ size_t activationRowBytes(ActFormat format, int64_t k) {
     switch (format) {
         case ActFormat::Q8A: case ActFormat::Q8I: return static_cast<size_t>(k / kQK) * sizeof(BlockQ8A);
         case ActFormat::Q8K: return static_cast<size_t>(k / kQKK) * sizeof(BlockQ8_K);
+        case ActFormat::Q8KI: {
+            const int64_t nb = k / kQKK, groups = nb / kKGroup;
+            return static_cast<size_t>(groups) * kKGroupBytes + static_cast<size_t>(nb - groups * kKGroup) * sizeof(BlockQ8_K);
+        }
         case ActFormat::F32: break;
     }
     return static_cast<size_t>(k) * sizeof(float);
@@ -311,6 +342,7 @@ void quantizeActivation(ActFormat format, const float* x, void* out, int64_t k) 
         case ActFormat::Q8A: quantizeQ8A(x, static_cast<BlockQ8A*>(out), k); break;
         case ActFormat::Q8K: quantizeQ8K(x, static_cast<BlockQ8_K*>(out), k); break;
         case ActFormat::Q8I: quantizeQ8I(x, static_cast<uint8_t*>(out), k); break;
+        case ActFormat::Q8KI: quantizeQ8KI(x, static_cast<uint8_t*>(out), k); break;
         case ActFormat::F32: std::memcpy(out, x, static_cast<size_t>(k) * sizeof(float)); break;
     }
 }

@@ -10,6 +10,7 @@
 // |q| with their sign moved onto a (maddubs saturates 16-bit pairs, so no +128 bias there).
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -360,6 +361,129 @@ void dotQ4_0Interleaved(int64_t k, const void* weight, const void* act, size_t s
     for (int c = 0; c < NC; ++c)
         out[c] = _mm512_reduce_add_ps(acc[c]) - 8.0f * _mm512_reduce_add_ps(accOff[c]) + tail[c];
 }
+// Lane tables of the Q8KI layout: for lane (sb, p), where sub-block 2p's scale sits among the
+// 32 bytes [sb0 scales 0-3, sb1 0-3, sb2 0-3, sb3 0-3, sb0 scales 4-7, ...], and where sb's d
+// sits among [d0, dmin0, d1, dmin1, ...].
+struct KLaneTables {
+    int32_t scale[16];
+    int32_t d[16];
+};
+constexpr KLaneTables makeKLaneTables() {
+    KLaneTables t{};
+    for (int sb = 0; sb < kKGroup; ++sb)
+        for (int p = 0; p < 4; ++p) {
+            const int lane = interleavedLaneK(sb, p);
+            t.scale[lane] = p < 2 ? sb * 4 + 2 * p : 16 + sb * 4 + 2 * p - 4;
+            t.d[lane] = 2 * sb;
+        }
+    return t;
+}
+alignas(64) constexpr KLaneTables kKLanes = makeKLaneTables();
+
+inline __m128i load32x4(const BlockQ4_K* blk, size_t offset) {
+    auto word = [&](int sb) {
+        int32_t v;
+        std::memcpy(&v, reinterpret_cast<const uint8_t*>(blk + sb) + offset, 4);
+        return v;
+    };
+    return _mm_setr_epi32(word(0), word(1), word(2), word(3));
+}
+
+// d * scale and dmin * min of sub-blocks 2p ("Lo") and 2p+1 ("Hi") of four Q4_K blocks, in Q8KI
+// lane order. The 6-bit fields are unpacked with 32-bit masks, four blocks at once, straight
+// from the weights (no round trip through the stack, which stalls store forwarding).
+inline void scalesMinsInLanes(const BlockQ4_K* blk, __m512& scLo, __m512& scHi, __m512& mnLo, __m512& mnHi) {
+    const size_t at = offsetof(BlockQ4_K, scales);
+    const __m128i s0 = load32x4(blk, at), s1 = load32x4(blk, at + 4), s2 = load32x4(blk, at + 8);
+    const __m128i low6 = _mm_set1_epi32(0x3f3f3f3f), low4 = _mm_set1_epi32(0x0f0f0f0f), top2 = _mm_set1_epi32(0x03030303);
+    const __m128i scA = _mm_and_si128(s0, low6);
+    const __m128i scB = _mm_or_si128(_mm_and_si128(s2, low4), _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(s0, 6), top2), 4));
+    const __m128i mnA = _mm_and_si128(s1, low6);
+    const __m128i mnB = _mm_or_si128(_mm_and_si128(_mm_srli_epi32(s2, 4), low4), _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(s1, 6), top2), 4));
+    const __m512i scaleIdx = _mm512_load_si512(kKLanes.scale);
+    const __m512i scaleIdxHi = _mm512_add_epi32(scaleIdx, _mm512_set1_epi32(1));
+    auto lanes = [&](__m128i a, __m128i b, __m512i idx) {
+        return _mm512_cvtepi32_ps(_mm512_permutex2var_epi32(_mm512_cvtepu8_epi32(a), idx, _mm512_cvtepu8_epi32(b)));
+    };
+    const __m256 dd = _mm256_cvtph_ps(load32x4(blk, 0));  // d0 dmin0 d1 dmin1 ...
+    const __m512i dIdx = _mm512_load_si512(kKLanes.d);
+    const __m512 d = _mm512_permutexvar_ps(dIdx, _mm512_castps256_ps512(dd));
+    const __m512 dmin = _mm512_permutexvar_ps(_mm512_add_epi32(dIdx, _mm512_set1_epi32(1)), _mm512_castps256_ps512(dd));
+    scLo = _mm512_mul_ps(d, lanes(scA, scB, scaleIdx));
+    scHi = _mm512_mul_ps(d, lanes(scA, scB, scaleIdxHi));
+    mnLo = _mm512_mul_ps(dmin, lanes(mnA, mnB, scaleIdx));
+    mnHi = _mm512_mul_ps(dmin, lanes(mnA, mnB, scaleIdxHi));
+}
+
+// Q4_K against Q8KI, four super-blocks per step. Lane (sb, p) of a vector stands for pair p of
+// super-block sb; eight 64-byte loads and an 8x8 dword transpose (in both 256-bit halves) give,
+// for each t, dword t of every pair's nibbles, so 16 dpbusd leave the 32 sub-block sums in two
+// vectors and scales and mins are applied per 4 super-blocks as vectors.
+template <int NC>
+void dotQ4_KInterleaved(int64_t k, const void* weight, const void* act, size_t stride, float* out) {
+    const auto* w = static_cast<const BlockQ4_K*>(weight);
+    const int64_t nb = k / kQKK, groups = nb / kKGroup;
+    const uint8_t* a[NC];
+    __m512 acc[NC], accMin[NC];
+    for (int c = 0; c < NC; ++c) {
+        a[c] = static_cast<const uint8_t*>(act) + c * stride;
+        acc[c] = accMin[c] = _mm512_setzero_ps();
+    }
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    const __m512i joinLow = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+    const __m512i joinHigh = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    // Lane L = 8 * (p % 2) + 2 * sb + p / 2: its super-block, and the index of its sub-block 2p
+    // among the 32 scales (or mins) of the group laid out as [sb][8].
+    for (int64_t g = 0; g < groups; ++g) {
+        const BlockQ4_K* blk = w + g * kKGroup;
+        __m512i r[8];
+        for (int sb = 0; sb < kKGroup; ++sb) {
+            r[2 * sb] = _mm512_loadu_si512(blk[sb].qs);
+            r[2 * sb + 1] = _mm512_loadu_si512(blk[sb].qs + 64);
+        }
+        __m512i t[8], u[8], wv[8];
+        for (int i = 0; i < 4; ++i) {
+            t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+        }
+        for (int i = 0; i < 2; ++i) {
+            u[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+            u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+            u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+            u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+        }
+        for (int i = 0; i < 4; ++i) {
+            wv[i] = _mm512_permutex2var_epi64(u[i], joinLow, u[i + 4]);
+            wv[i + 4] = _mm512_permutex2var_epi64(u[i], joinHigh, u[i + 4]);
+        }
+        __m512i lo[8], hi[8];
+        for (int i = 0; i < 8; ++i) {
+            lo[i] = _mm512_and_si512(wv[i], low4);
+            hi[i] = _mm512_and_si512(_mm512_srli_epi16(wv[i], 4), low4);
+        }
+        __m512 scLo, scHi, mnLo, mnHi;
+        scalesMinsInLanes(blk, scLo, scHi, mnLo, mnHi);
+        for (int c = 0; c < NC; ++c) {
+            const uint8_t* ag = a[c] + g * kKGroupBytes;
+            __m512i sumLo = _mm512_setzero_si512(), sumHi = _mm512_setzero_si512();
+            for (int i = 0; i < 8; ++i) {
+                sumLo = _mm512_dpbusd_epi32(sumLo, lo[i], _mm512_loadu_si512(ag + 128 * i));
+                sumHi = _mm512_dpbusd_epi32(sumHi, hi[i], _mm512_loadu_si512(ag + 128 * i + 64));
+            }
+            const float* f = reinterpret_cast<const float*>(ag + 1024);
+            const __m512 da = _mm512_loadu_ps(f);
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(scLo, da), _mm512_cvtepi32_ps(sumLo), acc[c]);
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(scHi, da), _mm512_cvtepi32_ps(sumHi), acc[c]);
+            accMin[c] = _mm512_fmadd_ps(mnLo, _mm512_loadu_ps(f + 16), accMin[c]);
+            accMin[c] = _mm512_fmadd_ps(mnHi, _mm512_loadu_ps(f + 32), accMin[c]);
+        }
+    }
+    float tail[NC] = {};
+    if (nb > groups * kKGroup)
+        dotQ45K<BlockQ4_K, NC>((nb - groups * kKGroup) * kQKK, w + groups * kKGroup,
+                               static_cast<const uint8_t*>(act) + groups * kKGroupBytes, stride, tail);
+    for (int c = 0; c < NC; ++c) out[c] = _mm512_reduce_add_ps(_mm512_sub_ps(acc[c], accMin[c])) + tail[c];
+}
 #define HEARTH_HAVE_Q4_0_INTERLEAVED 1
 #endif
 
@@ -387,6 +511,8 @@ HEARTH_COLS_DISPATCH(dotBF16W, bf16)
 #if defined(HEARTH_HAVE_Q4_0_INTERLEAVED)
 template <int NC> void q40i(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ4_0Interleaved<NC>(k, w, a, s, o); }
 HEARTH_COLS_DISPATCH(dotQ4_0I, q40i)
+template <int NC> void q4ki(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ4_KInterleaved<NC>(k, w, a, s, o); }
+HEARTH_COLS_DISPATCH(dotQ4_KI, q4ki)
 #endif
 #undef HEARTH_COLS_DISPATCH
 
@@ -433,6 +559,8 @@ void fill(KernelTable& t, const char* name) {
 #if defined(HEARTH_HAVE_Q4_0_INTERLEAVED)
     slot(DType::Q4_0) = dotQ4_0I;
     t.act[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8I;
+    slot(DType::Q4_K) = dotQ4_KI;
+    t.act[static_cast<uint32_t>(DType::Q4_K)] = ActFormat::Q8KI;
 #endif
     t.dotF16 = dotF16;
     t.dotF32 = dotF32;

@@ -242,8 +242,10 @@ private slots:
     void matmulEveryType() {
         forEachKernelSet([&] {
             for (DType type : kWeightTypes) {
-                // (k, rows, n): a single row, odd row counts, decode and prefill with leftover columns.
-                const int64_t shapes[][3] = {{256, 1, 1}, {768, 37, 1}, {512, 64, 5}, {256, 7, 17}, {1024, 19, 4}};
+                // (k, rows, n): a single row, odd row counts, decode and prefill with leftover columns, and
+                // k with whole interleave groups plus a remainder (the AVX-512 Q4_0 / Q4_K layouts).
+                const int64_t shapes[][3] = {{256, 1, 1}, {768, 37, 1}, {512, 64, 5}, {256, 7, 17}, {1024, 19, 4},
+                                              {1280, 9, 3}, {2048, 5, 1}};
                 for (const auto& s : shapes) {
                     checkMatmul({type}, s[0], {s[1]}, s[2], false);
                     if (QTest::currentTestFailed()) return;
