@@ -45,6 +45,30 @@ fs::path editedCopy(const fs::path& tmp, const std::string& fixture, const std::
     return dst;
 }
 
+// Writes `names` of a checkpoint as one BF16 safetensors file (header padded to 8 bytes).
+void writeBf16Shard(const fs::path& file, const safetensors::SafetensorsCheckpoint& ckpt,
+                    const std::vector<std::string>& names) {
+    nlohmann::json header = nlohmann::json::object();
+    std::vector<uint16_t> data;
+    for (const auto& name : names) {
+        const auto* t = ckpt.tensor(name);
+        uint64_t begin = data.size() * 2;
+        for (uint64_t i = 0; i < t->elements(); ++i) {
+            float f;
+            std::memcpy(&f, t->data + i * 4, 4);
+            data.push_back(f32ToBf16(f));
+        }
+        header[name] = {{"dtype", "BF16"}, {"shape", t->shape}, {"data_offsets", {begin, data.size() * 2}}};
+    }
+    std::string h = header.dump();
+    while (h.size() % 8) h += ' ';
+    std::ofstream out(file, std::ios::binary);
+    uint64_t len = h.size();
+    out.write(reinterpret_cast<const char*>(&len), 8);
+    out.write(h.data(), static_cast<std::streamsize>(h.size()));
+    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size() * 2));
+}
+
 bool noOutputLeft(const fs::path& out) {
     return !fs::exists(out) && !fs::exists(out.string() + ".partial");
 }
@@ -139,6 +163,40 @@ private slots:
             QCOMPARE(rowF32(q, r), hfRowF32(hq, src_row));
         }
         QCOMPARE(fixture == "llama3_rope", file.tensor("rope_freqs.weight") != nullptr);
+    }
+
+    void shardedBf16CheckpointConverts() {
+        // The llama fixture re-saved as two BF16 shards with an index, as large checkpoints come.
+        fs::path src = kFixtures / "llama", sharded = dir() / "sharded_llama";
+        fs::create_directories(sharded);
+        for (const char* f : {"config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"})
+            fs::copy_file(src / f, sharded / f);
+        auto ckpt = safetensors::SafetensorsCheckpoint::open(src);
+        auto names = ckpt.tensorNames();
+        std::vector<std::string> first(names.begin(), names.begin() + static_cast<long>(names.size() / 2)),
+            second(names.begin() + static_cast<long>(names.size() / 2), names.end());
+        writeBf16Shard(sharded / "model-00001-of-00002.safetensors", ckpt, first);
+        writeBf16Shard(sharded / "model-00002-of-00002.safetensors", ckpt, second);
+        nlohmann::json index = {{"metadata", nlohmann::json::object()}, {"weight_map", nlohmann::json::object()}};
+        for (const auto& n : first) index["weight_map"][n] = "model-00001-of-00002.safetensors";
+        for (const auto& n : second) index["weight_map"][n] = "model-00002-of-00002.safetensors";
+        std::ofstream(sharded / "model.safetensors.index.json") << index.dump(2);
+
+        fs::path out = dir() / "sharded.gguf";
+        convert::convertHfFolder(sharded, out, "bf16", {});
+        auto file = gguf::GgufFile::open(out);
+        const auto& embd = *file.tensor("token_embd.weight");
+        QCOMPARE(embd.type, DType::BF16);
+        const auto& hfEmbd = *ckpt.tensor("model.embed_tokens.weight");
+        for (uint64_t i = 0; i < 64; ++i) {  // BF16 in, BF16 out: the same bits
+            float f;
+            std::memcpy(&f, hfEmbd.data + i * 4, 4);
+            uint16_t got;
+            std::memcpy(&got, embd.data + i * 2, 2);
+            QCOMPARE(got, f32ToBf16(f));
+        }
+        QCOMPARE(file.tensor("blk.1.ffn_norm.weight")->type, DType::F32);
+        QCOMPARE(file.tensors().size(), gguf::GgufFile::open(dir() / "llama-f32.gguf").tensors().size());
     }
 
     void llama3RopeFactorsFollowTheScalingBands() {

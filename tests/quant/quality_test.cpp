@@ -175,6 +175,22 @@ private slots:
             refLogits.push_back(logits(ref, p));
             QVERIFY(!refLogits.back().empty());
         }
+        // The F32 conversion itself reproduces transformers (Q/K permutation, rope factors, names).
+        if (fs::exists(src / "reference.json")) {
+            json reference = json::parse(std::ifstream(src / "reference.json"));
+            const auto& p = reference["prompts"][0];
+            QString ids;
+            for (const auto& id : p["ids"]) ids += (ids.isEmpty() ? "" : ",") + QString::number(id.get<int>());
+            auto got = logits(ref, ids);
+            auto want = p["logits"].get<std::vector<double>>();
+            QCOMPARE(got.size(), want.size());
+            double num = 0, den = 0;
+            for (size_t i = 0; i < got.size(); ++i) {
+                num += (got[i] - want[i]) * (got[i] - want[i]);
+                den += want[i] * want[i];
+            }
+            QVERIFY2(num / den < 1e-4, qPrintable(QString("NMSE vs transformers %1").arg(num / den)));
+        }
         QString table;
         bool ok = true;
         std::map<std::string, double> measured;
