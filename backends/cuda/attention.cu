@@ -55,14 +55,20 @@ attentionKernel(float* __restrict__ out, const float* __restrict__ q, const void
     __syncthreads();
 
     for (int64_t t0 = begin; t0 < end; t0 += kTile) {
-        for (int pp = warp; pp < kTile; pp += kThreads / gpu::kWarp) {
+        {
+            // 4 lanes per cache row: row pp = 8 * warp + lane / 4, lane % 4 takes a quarter of
+            // the dimensions; all loads of a lane are independent, so they overlap.
+            int pp = 8 * warp + lane / 4, part = lane % 4;
             int64_t p = t0 + pp;
             float dot[kMaxGroup];
 #pragma unroll
             for (int g = 0; g < kMaxGroup; ++g) dot[g] = 0.0f;
             if (p < end) {
                 int64_t rowAt = p * rowStride + kvh * D;
-                for (int64_t d = 2 * lane; d < D; d += 2 * gpu::kWarp) {
+                // Even-sized parts (pairs stay aligned); the last takes the rest.
+                int64_t size = (D / 4) & ~int64_t{1}, d0 = part * size, d1 = part == 3 ? D : d0 + size;
+#pragma unroll 8
+                for (int64_t d = d0; d < d1; d += 2) {
                     float2 kv = loadPair<F16>(kCache, rowAt + d);
 #pragma unroll
                     for (int g = 0; g < kMaxGroup; ++g) {
@@ -73,8 +79,10 @@ attentionKernel(float* __restrict__ out, const float* __restrict__ q, const void
 #pragma unroll
             for (int g = 0; g < kMaxGroup; ++g) {
                 if (g >= G) break;
-                float sc = gpu::warpSum(dot[g]);
-                if (lane == 0) scores[g][pp] = p < end ? sc : -INFINITY;
+                float sc = dot[g];
+                sc += gpu::shflXor(sc, 1);
+                sc += gpu::shflXor(sc, 2);
+                if (part == 0) scores[g][pp] = p < end ? sc : -INFINITY;
             }
         }
         __syncthreads();
@@ -137,21 +145,32 @@ attentionKernel(float* __restrict__ out, const float* __restrict__ q, const void
 
 __global__ void combineKernel(float* __restrict__ out, const float* __restrict__ partials, AttentionArgs a) {
     gpu::dependencyWait();
+    __shared__ float factor[64];
+    __shared__ float invDen;
     int h = blockIdx.x, i = blockIdx.y;
     int64_t D = a.headDim;
     const float* base = partials + (static_cast<int64_t>(i) * a.heads + h) * a.splits * (D + 2);
-    float mMax = -INFINITY;
-    for (int s = 0; s < a.splits; ++s) mMax = fmaxf(mMax, base[s * (D + 2)]);
-    for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
-        float num = 0.0f, den = 0.0f;
-        for (int s = 0; s < a.splits; ++s) {
+    if (threadIdx.x < gpu::kWarp) {  // warp 0: the weight of each split
+        int lane = threadIdx.x;
+        float mMax = -INFINITY;
+        for (int s = lane; s < a.splits; s += gpu::kWarp) mMax = fmaxf(mMax, base[s * (D + 2)]);
+        mMax = gpu::warpMax(mMax);
+        float den = 0.0f;
+        for (int s = lane; s < a.splits; s += gpu::kWarp) {
             const float* p = base + s * (D + 2);
-            if (p[1] == 0.0f) continue;  // empty split (beyond the position)
-            float f = expf(p[0] - mMax);
-            num += f * p[2 + d];
+            float f = p[1] > 0.0f ? expf(p[0] - mMax) : 0.0f;  // empty splits (beyond the position) weigh 0
+            factor[s] = f;
             den += f * p[1];
         }
-        out[(static_cast<int64_t>(i) * a.heads + h) * D + d] = den > 0.0f ? num / den : 0.0f;
+        den = gpu::warpSum(den);
+        if (lane == 0) invDen = den > 0.0f ? 1.0f / den : 0.0f;
+    }
+    __syncthreads();
+    for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
+        float num = 0.0f;
+#pragma unroll 8
+        for (int s = 0; s < a.splits; ++s) num += factor[s] * base[s * (D + 2) + 2 + d];
+        out[(static_cast<int64_t>(i) * a.heads + h) * D + d] = num * invDen;
     }
 }
 

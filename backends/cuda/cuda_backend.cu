@@ -230,7 +230,10 @@ std::unique_ptr<Graph> CudaBackend::capture(std::function<void()> record) {
         gpuGraphDestroy(graph);
         check(status, "instantiating a captured graph");
     }
-    return std::make_unique<CudaGraph>(*this, stream_, graph, exec, std::exchange(captureStaging_, {}));
+    auto replay = std::make_unique<CudaGraph>(*this, stream_, graph, exec, std::exchange(captureStaging_, {}));
+    // Like the default capture(), the recorded step also runs once now.
+    replay->run();
+    return replay;
 }
 
 }  // namespace hearth::cuda

@@ -138,6 +138,14 @@ __device__ __forceinline__ float warpMax(float v) {
     return v;
 }
 
+__device__ __forceinline__ float shflXor(float v, int o) {
+#if defined(HEARTH_GPU_HIP)
+    return __shfl_xor(v, o, kWarp);
+#else
+    return __shfl_xor_sync(0xffffffffu, v, o, kWarp);
+#endif
+}
+
 __device__ __forceinline__ int warpShflXorInt(int v, int o) {
 #if defined(HEARTH_GPU_HIP)
     return __shfl_xor(v, o, kWarp);

@@ -39,41 +39,66 @@ __device__ float blockSumPrep(float v) {
     return total;
 }
 
-// One block per column; warp w handles the 32-value chunks w, w + warps, ... with one value per
-// lane, so every element is read and written by the same thread in both passes (out may alias a).
-__global__ void prepareKernel(PrepArgs p) {
+constexpr int kPrepWarps = 8, kPrepWarpsSingle = 32;
+
+// Grid (chunks / 8, n): warp w of block x handles the 32-value chunk 8x + w of column y, one value
+// per lane, so every element is read and written by the same thread (out may alias a). Norms
+// need the whole column's sum of squares first: every block computes it (a few KiB from L2),
+// which costs less than a second launch.
+__global__ void __launch_bounds__(kPrepWarpsSingle * 32) prepareKernel(PrepArgs p) {
     gpu::dependencyWait();
-    int lane = threadIdx.x % gpu::kWarp, warp = threadIdx.x / gpu::kWarp, warps = blockDim.x / gpu::kWarp;
-    int64_t col = blockIdx.x, chunks = p.k / 32;
+    int lane = threadIdx.x % gpu::kWarp, warp = threadIdx.x / gpu::kWarp;
+    int64_t col = blockIdx.y, chunks = p.k / 32;
+    int warps = blockDim.x / gpu::kWarp;
+    int64_t c = static_cast<int64_t>(blockIdx.x) * warps + warp;
     const float* a = p.a + col * p.k;
     const float* b = p.b ? p.b + col * p.k : nullptr;
-    int8_t* qs = p.q8.qs ? static_cast<int8_t*>(p.q8.qs) + col * p.k : nullptr;
-    float2* ds = p.q8.qs ? static_cast<float2*>(p.q8.ds) + col * chunks : nullptr;
     float scale = 1.0f;
     if (p.mode == Prep::Norm || p.mode == Prep::AddNorm) {
         float ss = 0.0f;
-        for (int64_t c = warp; c < chunks; c += warps) {
-            int64_t i = c * 32 + lane;
-            float v = a[i];
-            if (p.mode == Prep::AddNorm) {
-                v += b[i];
-                p.sum[col * p.k + i] = v;
+        const float4* a4 = reinterpret_cast<const float4*>(a);
+        const float4* b4 = reinterpret_cast<const float4*>(b);
+        bool vec = (reinterpret_cast<uintptr_t>(a) | reinterpret_cast<uintptr_t>(b)) % 16 == 0;
+        if (vec) {
+            for (int64_t i = threadIdx.x; i < p.k / 4; i += blockDim.x) {
+                float4 v = a4[i];
+                if (p.mode == Prep::AddNorm) {
+                    float4 w = b4[i];
+                    v.x += w.x; v.y += w.y; v.z += w.z; v.w += w.w;
+                }
+                ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
             }
-            ss += v * v;
+        } else {
+            for (int64_t i = threadIdx.x; i < p.k; i += blockDim.x) {
+                float v = a[i] + (p.mode == Prep::AddNorm ? b[i] : 0.0f);
+                ss += v * v;
+            }
         }
         scale = rsqrtf(blockSumPrep(ss) / static_cast<float>(p.k) + p.eps);
     }
-    for (int64_t c = warp; c < chunks; c += warps) {
+    // One block per column when out/sum alias a (in-place norm, residual add): every block reads
+    // the whole column above, so only one may write it. Otherwise one chunk per warp.
+#pragma unroll 4
+    for (; c < chunks; c += static_cast<int64_t>(gridDim.x) * warps) {
         int64_t i = c * 32 + lane;
         float v;
         switch (p.mode) {
             case Prep::Quantize: v = a[i]; break;
             case Prep::Norm: v = a[i] * scale * p.weight[i]; break;
-            case Prep::AddNorm: v = p.sum[col * p.k + i] * scale * p.weight[i]; break;
+            case Prep::AddNorm: {
+                float sum = a[i] + b[i];
+                p.sum[col * p.k + i] = sum;
+                v = sum * scale * p.weight[i];
+                break;
+            }
             default: v = a[i] / (1.0f + expf(-a[i])) * b[i]; break;
         }
         if (p.out) p.out[col * p.k + i] = v;
-        if (qs) quantizeChunk(v, qs + c * 32, ds + c, lane);
+        if (p.q8.qs) {
+            int8_t* qs = static_cast<int8_t*>(p.q8.qs) + col * p.k;
+            float2* ds = static_cast<float2*>(p.q8.ds) + col * chunks;
+            quantizeChunk(v, qs + c * 32, ds + c, lane);
+        }
     }
 }
 
@@ -321,8 +346,20 @@ Q8Buffer q8Layout(void* base, int64_t k, int64_t n) {
 }
 
 void prepareActivation(const PrepArgs& args, gpuStream_t stream) {
-    int threads = args.k >= 4096 ? 512 : 256;
-    gpu::launch(prepareKernel, dim3(static_cast<unsigned>(args.n)), dim3(threads), 0, stream, args);
+    int64_t chunks = args.k / 32;
+    bool norm = args.mode == Prep::Norm || args.mode == Prep::AddNorm;
+    auto overlaps = [&](const float* w, const float* r) {
+        return w && r && w < r + args.k * args.n && r < w + args.k * args.n;
+    };
+    bool single = norm && (overlaps(args.out, args.a) || overlaps(args.out, args.b) || overlaps(args.sum, args.a) ||
+                           overlaps(args.sum, args.b));
+    if (single) {
+        gpu::launch(prepareKernel, dim3(1, static_cast<unsigned>(args.n)), dim3(kPrepWarpsSingle * 32), 0, stream,
+                    args);
+        return;
+    }
+    dim3 grid(static_cast<unsigned>((chunks + kPrepWarps - 1) / kPrepWarps), static_cast<unsigned>(args.n));
+    gpu::launch(prepareKernel, grid, dim3(kPrepWarps * 32), 0, stream, args);
 }
 
 bool matVecUsesQ8_1(DType type) {

@@ -310,12 +310,13 @@ int main(int argc, char** argv) {
             bench.load();
             double loadS = seconds(t0, Clock::now());
 
+            const int steps = std::getenv("HEARTH_BENCH_STEPS") ? std::atoi(std::getenv("HEARTH_BENCH_STEPS")) : 100;
             bench.prepare(prefill);
             bench.setTokens(0);  // fills cache rows [0, prefill) for the decode below
             bench.forward();
             be->synchronize();
             t0 = Clock::now();
-            const int prefillReps = 3;
+            const int prefillReps = std::min(steps, 3);
             for (int i = 0; i < prefillReps; ++i) bench.forward();
             be->synchronize();
             double prefillS = seconds(t0, Clock::now()) / prefillReps;
@@ -324,8 +325,7 @@ int main(int argc, char** argv) {
             bench.prepare(1);
             bench.setTokens(static_cast<int32_t>(ctx));
             auto graph = be->capture([&] { bench.forward(); });
-            for (int i = 0; i < 5; ++i) { graph->run(); bench.readToken(); }
-            const int steps = 100;
+            for (int i = 0; i < std::min(steps, 5); ++i) { graph->run(); bench.readToken(); }
             t0 = Clock::now();
             for (int i = 0; i < steps; ++i) {
                 graph->run();
@@ -334,8 +334,9 @@ int main(int argc, char** argv) {
             double decodeS = seconds(t0, Clock::now()) / steps;
             // The same step without the graph (launch overhead visible).
             t0 = Clock::now();
-            for (int i = 0; i < 20; ++i) { bench.forward(); bench.readToken(); }
-            double eagerS = seconds(t0, Clock::now()) / 20;
+            const int eagerSteps = std::min(steps, 20);
+            for (int i = 0; i < eagerSteps; ++i) { bench.forward(); bench.readToken(); }
+            double eagerS = seconds(t0, Clock::now()) / eagerSteps;
             graph.reset();
 
             double gbps = static_cast<double>(bench.weightBytes()) / decodeS / 1e9;

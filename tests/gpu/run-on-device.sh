@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Qt-free GPU targets (backends, CUDA module, checks, benchmark) and runs them on the
 # first GPU, in one call on the device machine. Logs go to $OUT (the device tool's folder) or
-# build/gpu/logs. Steps (default: build check sanitize bench; also: ab).
+# build/gpu/logs. Steps (default: build check sanitize bench; also: ab profile).
 #   tests/gpu/run-on-device.sh                  # everything
 #   tests/gpu/run-on-device.sh build check      # just correctness
 # HEARTH_CUDA_ARCHITECTURES (default 90), HEARTH_BENCH_MODELS (default: the four of issue 6).
@@ -58,5 +58,12 @@ if has ab; then
     echo "-- $cfg"
     env $cfg build/gpu/bench/gpu_decode_bench cuda:0 8b-q4_k_m 1b-q4_k_m 2>&1 | tail -n 2
   done | tee "$out/ab.log"
+fi
+if has profile; then
+  say "ncu: the kernels of eager decode steps (8B Q4_K_M)"
+  HEARTH_BENCH_STEPS=2 ncu --kernel-name regex:'matVec|prepare|attention|combine|ropeStore|argmax' \
+    --launch-skip 700 --launch-count 30 --section SpeedOfLight \
+    build/gpu/bench/gpu_decode_bench cuda:0 8b-q4_k_m > "$out/ncu.log" 2>&1
+  grep -E '^  [a-zA-Z_]|Duration|DRAM Throughput|Memory Throughput|Compute \(SM\)' "$out/ncu.log" | head -n 150
 fi
 exit $status
