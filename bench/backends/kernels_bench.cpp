@@ -37,7 +37,8 @@ int main() {
     for (auto& v : x) v = dist(rng);
     std::printf("k = %lld, %lld rows; GB/s of weight bytes per CPU-second of one thread\n",
                 static_cast<long long>(k), static_cast<long long>(rows));
-    std::printf("%-8s %-6s %10s %10s %12s\n", "kernels", "type", "1 col GB/s", "4 col GB/s", "4 col GOP/s");
+    std::printf("%-8s %-6s %10s %9d-col GB/s %9d-col GOP/s\n", "kernels", "type", "1 col GB/s", cpu::kMaxCols,
+                cpu::kMaxCols);
     const DType types[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0,
                            DType::Q4_1, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
     for (const auto* table : cpu::availableKernels()) {
@@ -64,7 +65,7 @@ int main() {
                 }
                 perCall[v] = best;
             }
-            std::printf("%-8s %-6s %10.2f %10.2f %12.1f\n", table->name, std::string(dtypeName(type)).c_str(),
+            std::printf("%-8s %-6s %10.2f %18.2f %18.1f\n", table->name, std::string(dtypeName(type)).c_str(),
                         static_cast<double>(bytes.size()) / perCall[0] / 1e9,
                         static_cast<double>(bytes.size()) / perCall[1] / 1e9,
                         2.0 * static_cast<double>(rows * k * cpu::kMaxCols) / perCall[1] / 1e9);
