@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <numbers>
 #include <set>
 
 #include "models/convert/hf_vocab.h"
@@ -119,7 +120,7 @@ quant::SourceTensor ropeFreqs(const ModelSpec& s) {
     for (uint32_t i = 0; i < dim / 2; ++i) {
         float exponent = static_cast<float>(2 * i) / static_cast<float>(dim);
         float freq = 1.0f / std::pow(s.ropeTheta, exponent);
-        double wavelen = 2 * M_PI / static_cast<double>(freq);
+        double wavelen = 2 * std::numbers::pi / static_cast<double>(freq);
         double factor;
         if (wavelen < highWavelen) {
             factor = 1;
