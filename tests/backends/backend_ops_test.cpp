@@ -273,6 +273,20 @@ private slots:
         });
     }
 
+    void moreThreadsThanCores() {
+        // Work split across 3 and 1 threads must give the same kind of result (CPU: dynamic chunks,
+        // a worker that is preempted mid-region); other backends ignore the thread count.
+        for (int threads : {3, 1}) {
+            BackendOptions options;
+            options.threads = threads;
+            be_ = registry_.open(deviceId(), options);
+            checkMatmul({DType::Q4_0, DType::Q4_K}, 1024, {67, 45}, 6, true);
+            checkMatmul({DType::Q6_K}, 256, {300}, 1, false);
+            if (QTest::currentTestFailed()) break;
+        }
+        be_ = registry_.open(deviceId(), {});
+    }
+
     void matmulRejectsMismatch() {
         std::vector<uint8_t> bytes(static_cast<size_t>(2 * 256 / 256 * 144));
         auto w = be_->loadWeights(bytes.data(), bytes.size());
