@@ -24,6 +24,13 @@ const char* const kModulePrefix = "libhearth-backend-";
 
 std::string moduleFileName(const std::string& name) { return kModulePrefix + name + ".so"; }
 
+// Vulkan drivers that run on the CPU: never worth choosing over the CPU backend.
+bool isSoftwareRenderer(const DeviceInfo& d) {
+    for (const char* name : {"llvmpipe", "lavapipe", "SwiftShader", "softpipe"})
+        if (d.name.find(name) != std::string::npos) return true;
+    return false;
+}
+
 std::string joined(const std::vector<std::string>& parts) {
     std::string out;
     for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
@@ -146,11 +153,14 @@ std::unique_ptr<Backend> BackendRegistry::open(std::string_view deviceId, const 
         // CUDA for NVIDIA, HIP for AMD, Vulkan for the rest, the CPU last.
         for (const char* name : {"cuda", "hip", "vulkan"}) {
             for (auto& e : entries_) {
-                if (e->name != name || e->devices.empty() || !e->library) continue;
-                try {
-                    return e->library->open(0, options);
-                } catch (const BackendError&) {
-                    // Fall through to the next kind; the CPU always works.
+                if (e->name != name || !e->library) continue;
+                for (size_t i = 0; i < e->devices.size(); ++i) {
+                    if (isSoftwareRenderer(e->devices[i])) continue;
+                    try {
+                        return e->library->open(static_cast<int>(i), options);
+                    } catch (const BackendError&) {
+                        // Try the next device or kind; the CPU always works.
+                    }
                 }
             }
         }

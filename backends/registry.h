@@ -39,8 +39,9 @@ public:
     // Every backend known or found, with its devices (queried once, when the registry loads).
     std::vector<LibraryStatus> libraries() const;
 
-    // "cpu", "cuda" (= "cuda:0"), "cuda:1", "hip:0", "vulkan:0", or "auto": CUDA, then HIP, then
-    // Vulkan, then the CPU. Throws BackendError naming the id and listing the devices that exist.
+    // "cpu", "cuda" (= "cuda:0"), "cuda:1", "hip:0", "vulkan:0", or "auto": the first device that
+    // opens of CUDA, then HIP, then Vulkan (software rasterizers such as llvmpipe skipped), then
+    // the CPU. Throws BackendError naming the id and listing the devices that exist.
     std::unique_ptr<Backend> open(std::string_view deviceId, const BackendOptions& options = {});
 
     // The folders searched when none are given.

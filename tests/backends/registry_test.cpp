@@ -63,7 +63,8 @@ private slots:
         const std::string modules = HEARTH_FAKE_MODULE_DIR;
         // Copy the fakes under the names the registry looks for.
         const std::pair<const char*, const char*> files[] = {
-            {"fake_device", "fake"}, {"fake_none", "empty"}, {"fake_oldapi", "oldapi"}, {"fake_nosym", "nosym"}};
+            {"fake_device", "fake"}, {"fake_none", "empty"}, {"fake_oldapi", "oldapi"}, {"fake_nosym", "nosym"},
+            {"fake_device", "cuda"}};  // a CUDA module whose device fails to open
         for (auto [from, to] : files) {
             QVERIFY(QFile::copy(QString::fromStdString(modules + "/lib" + from + ".so"),
                                 dir.filePath(QString("libhearth-backend-%1.so").arg(to))));
@@ -92,12 +93,15 @@ private slots:
         e = errorOf(r, "tpu:0");
         QVERIFY2(e.find("unknown device 'tpu:0'") != std::string::npos && e.find("cpu") != std::string::npos, e.c_str());
         e = errorOf(r, "cuda:0");
+        QVERIFY2(e.find("cannot compute anything") != std::string::npos, e.c_str());
+        e = errorOf(r, "vulkan:0");
         QVERIFY2(e.find("not available") != std::string::npos, e.c_str());
         e = errorOf(r, "cpu:1");
         QVERIFY2(e.find("cpu:1") != std::string::npos, e.c_str());
         e = errorOf(r, "fake:-1");
         QVERIFY2(!e.empty(), "a negative index is refused");
-        // "auto" skips the fake (not a known GPU kind) and lands on the CPU.
+        // "auto" tries the CUDA device, which fails to open, skips the fake (not a GPU kind Hearth
+        // picks by itself) and lands on the CPU.
         QCOMPARE(r.open("auto")->device().id, std::string("cpu"));
     }
 
