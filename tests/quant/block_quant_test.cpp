@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "models/quant/block_quant.h"
@@ -100,6 +101,163 @@ std::vector<float> roundTrip(DType t, const std::vector<float>& x) {
     return y;
 }
 
+
+// ---- the reference K-quant search, transcribed with sequential sums (the reference's order) ----
+
+int refNearest(float v) {
+    float shifted = v + 12582912.f;
+    int32_t bits;
+    std::memcpy(&bits, &shifted, 4);
+    return (bits & 0x007fffff) - 0x00400000;
+}
+
+float refFitScaleMin(int n, int nmax, const float* x, const float* w, uint8_t* L, float* negMin, float rmin,
+                     float rdelta, int nstep) {
+    uint8_t aux[32];
+    float lo = x[0], hi = x[0], sumW = w[0], sumX = w[0] * x[0];
+    for (int i = 1; i < n; ++i) {
+        lo = std::min(lo, x[i]);
+        hi = std::max(hi, x[i]);
+        sumW += w[i];
+        sumX += w[i] * x[i];
+    }
+    if (lo > 0) lo = 0;
+    if (hi == lo) {
+        std::fill(L, L + n, uint8_t{0});
+        *negMin = -lo;
+        return 0.f;
+    }
+    float iscale = nmax / (hi - lo), scale = 1 / iscale, best = 0, min = lo;
+    for (int i = 0; i < n; ++i) {
+        L[i] = static_cast<uint8_t>(std::clamp(refNearest(iscale * (x[i] - lo)), 0, nmax));
+        float d = scale * L[i] + lo - x[i];
+        best += w[i] * d * d;
+    }
+    for (int is = 0; is <= nstep; ++is) {
+        iscale = (rmin + rdelta * is + nmax) / (hi - lo);
+        float sl = 0, sl2 = 0, sxl = 0;
+        for (int i = 0; i < n; ++i) {
+            int l = std::clamp(refNearest(iscale * (x[i] - lo)), 0, nmax);
+            aux[i] = static_cast<uint8_t>(l);
+            sl += w[i] * l;
+            sl2 += w[i] * l * l;
+            sxl += w[i] * l * x[i];
+        }
+        float det = sumW * sl2 - sl * sl;
+        if (det <= 0) continue;
+        float s = (sumW * sxl - sumX * sl) / det, m = (sl2 * sumX - sl * sxl) / det;
+        if (m > 0) {
+            m = 0;
+            s = sxl / sl2;
+        }
+        float err = 0;
+        for (int i = 0; i < n; ++i) {
+            float d = s * aux[i] + m - x[i];
+            err += w[i] * d * d;
+        }
+        if (err < best) {
+            std::copy(aux, aux + n, L);
+            best = err;
+            scale = s;
+            min = m;
+        }
+    }
+    *negMin = -min;
+    return scale;
+}
+
+// Reference Q4_K (nmax 15, rmin -1, 20 steps) / Q5_K (31, -0.5, 15) super-block, dequantized.
+std::vector<float> refScaleMinBlock(const float* x, int nmax, float rmin, int nstep) {
+    float scales[8], mins[8], w[32];
+    uint8_t L[256];
+    float maxScale = 0, maxMin = 0;
+    for (int j = 0; j < 8; ++j) {
+        float s2 = 0;
+        for (int l = 0; l < 32; ++l) s2 += x[32 * j + l] * x[32 * j + l];
+        float av = std::sqrt(s2 / 32);
+        for (int l = 0; l < 32; ++l) w[l] = av + std::fabs(x[32 * j + l]);
+        scales[j] = refFitScaleMin(32, nmax, x + 32 * j, w, L + 32 * j, &mins[j], rmin, 0.1f, nstep);
+        maxScale = std::max(maxScale, scales[j]);
+        maxMin = std::max(maxMin, mins[j]);
+    }
+    float invS = maxScale > 0 ? 63.f / maxScale : 0.f, invM = maxMin > 0 ? 63.f / maxMin : 0.f;
+    float d = static_cast<float>(static_cast<_Float16>(maxScale / 63.f));
+    float dmin = static_cast<float>(static_cast<_Float16>(maxMin / 63.f));
+    std::vector<float> y(256);
+    for (int j = 0; j < 8; ++j) {
+        int ls = std::min(63, refNearest(invS * scales[j])), lm = std::min(63, refNearest(invM * mins[j]));
+        float ds = d * ls, dm = dmin * lm;
+        for (int i = 0; i < 32; ++i) {
+            int l = ds != 0.f ? std::clamp(refNearest((x[32 * j + i] + dm) / ds), 0, nmax) : L[32 * j + i];
+            y[32 * j + i] = ds * l - dm;
+        }
+    }
+    return y;
+}
+
+// Reference Q6_K super-block (16 sub-blocks of 16, symmetric 6-bit, x²-weighted search), dequantized.
+std::vector<float> refQ6KBlock(const float* x) {
+    float scales[16];
+    int L[256];
+    float maxScale = 0, maxAbs = 0;
+    for (int ib = 0; ib < 16; ++ib) {
+        const float* xs = x + 16 * ib;
+        float max = 0, amax = 0;
+        for (int i = 0; i < 16; ++i)
+            if (std::fabs(xs[i]) > amax) {
+                amax = std::fabs(xs[i]);
+                max = xs[i];
+            }
+        float scale = 0;
+        if (amax >= 1e-15f) {
+            auto fit = [&](float iscale, bool assign, float& slx, float& sl2) {
+                slx = sl2 = 0;
+                for (int i = 0; i < 16; ++i) {
+                    int l = std::clamp(refNearest(iscale * xs[i]), -32, 31);
+                    if (assign) L[16 * ib + i] = l + 32;
+                    float w = xs[i] * xs[i];
+                    slx += w * xs[i] * l;
+                    sl2 += w * l * l;
+                }
+            };
+            float slx, sl2;
+            fit(-32 / max, true, slx, sl2);
+            scale = slx / sl2;
+            float best = scale * slx;
+            for (int is = -9; is <= 9; ++is) {
+                if (is == 0) continue;
+                float iscale = -(32 + 0.1f * is) / max;
+                fit(iscale, false, slx, sl2);
+                if (sl2 > 0 && slx * slx > best * sl2) {
+                    fit(iscale, true, slx, sl2);
+                    scale = slx / sl2;
+                    best = scale * slx;
+                }
+            }
+        } else {
+            for (int i = 0; i < 16; ++i) L[16 * ib + i] = 0;
+        }
+        scales[ib] = scale;
+        if (std::fabs(scale) > maxAbs) {
+            maxAbs = std::fabs(scale);
+            maxScale = scale;
+        }
+    }
+    std::vector<float> y(256, 0.f);
+    if (maxAbs < 1e-15f) return y;
+    float iscale = -128.f / maxScale;
+    float d = static_cast<float>(static_cast<_Float16>(1 / iscale));
+    for (int j = 0; j < 16; ++j) {
+        int sc = std::min(127, refNearest(iscale * scales[j]));
+        float ds = d * static_cast<float>(static_cast<int8_t>(sc));
+        for (int i = 0; i < 16; ++i) {
+            int q = ds != 0.f ? std::clamp(refNearest(x[16 * j + i] / ds), -32, 31) + 32 : L[16 * j + i];
+            y[16 * j + i] = d * static_cast<float>(static_cast<int8_t>(sc)) * static_cast<float>(q - 32);
+        }
+    }
+    return y;
+}
+
 quant::TensorDesc desc(std::string name, std::vector<uint64_t> shape) {
     return {std::move(name), std::move(shape), DType::F16};
 }
@@ -157,6 +315,34 @@ private slots:
         std::vector<float> zeros(256, 0.f), consts(256, 0.3f);
         for (float v : roundTrip(t, zeros)) QCOMPARE(v, 0.f);
         for (float v : roundTrip(t, consts)) QVERIFY(std::fabs(v - 0.3f) < 0.02f);
+    }
+
+    // Our K search vectorises its sums; the reference sums sequentially. The two must agree on
+    // nearly every weight, and where they differ (ties between candidate scales) the error must
+    // be no worse in aggregate.
+    void kQuantsFollowTheReferenceSearch() {
+        std::mt19937 rng(5);
+        for (auto [type, nmax, rmin, nstep] : {std::tuple{DType::Q4_K, 15, -1.f, 20}, std::tuple{DType::Q5_K, 31, -0.5f, 15},
+                                               std::tuple{DType::Q6_K, 0, 0.f, 0}}) {
+            size_t same = 0, total = 0;
+            double errOurs = 0, errRef = 0;
+            for (int v = 0; v < 60; ++v) {
+                auto x = randomRow(rng, 256, v);
+                auto ours = roundTrip(type, x);
+                auto ref = type == DType::Q6_K ? refQ6KBlock(x.data()) : refScaleMinBlock(x.data(), nmax, rmin, nstep);
+                for (size_t i = 0; i < 256; ++i) {
+                    same += ours[i] == ref[i];
+                    ++total;
+                    errOurs += (ours[i] - x[i]) * (ours[i] - x[i]);
+                    errRef += (ref[i] - x[i]) * (ref[i] - x[i]);
+                }
+            }
+            double agree = double(same) / double(total);
+            qInfo("%s: %.4f of weights equal to the sequential reference, error ratio %.5f",
+                  std::string(dtypeName(type)).c_str(), agree, errOurs / errRef);
+            QVERIFY2(agree > 0.99, qPrintable(QString("%1: only %2 of weights agree").arg(int(type)).arg(agree)));
+            QVERIFY2(errOurs <= errRef * 1.01, qPrintable(QString("error %1 vs reference %2").arg(errOurs).arg(errRef)));
+        }
     }
 
     void moreBitsMeanLessError() {
