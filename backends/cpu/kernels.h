@@ -27,9 +27,9 @@ static_assert(sizeof(BlockQ8A) == 40);
 // Q8I is Q8A regrouped for the AVX-512 Q4_0 kernel: in each group of 16 blocks, one 64-byte
 // vector holds the same 4 activations of all 16 blocks, so a dpbusd sums 16 blocks at once
 // (see kInterleaveGroup below); the blocks after the last full group stay plain BlockQ8A.
-// Q8KI is the same idea for the K-quants (see kKGroup below).
-enum class ActFormat { F32, Q8A, Q8K, Q8I, Q8KI };
-inline constexpr int kActFormats = 5;
+// Q8KI and Q8K6I are the same idea for Q4_K and Q6_K (see kKGroup and kK6Group below).
+enum class ActFormat { F32, Q8A, Q8K, Q8I, Q8KI, Q8K6I };
+inline constexpr int kActFormats = 6;
 
 // Q8I layout of one group of 16 blocks: for t = 0..3, 64 bytes of "low" activations (bytes
 // 4t..4t+3 of each block) then 64 bytes of "high" ones (bytes 16+4t..16+4t+3), then the 16 block
@@ -47,6 +47,26 @@ constexpr int interleavedLane(int block) { return (block % 4) * 4 + block / 4; }
 inline constexpr int kKGroup = 4;
 inline constexpr int kKGroupBytes = 1024 + 3 * 64;
 constexpr int interleavedLaneK(int sb, int p) { return 8 * (p % 2) + 2 * sb + p / 2; }
+
+// Q8K6I layout of one group of kK6Group = 2 super-blocks (512 activations), for Q6_K. Lane L
+// stands for one 16-byte chunk of a super-block's ql (what a 4x4 dword transpose of four 64-byte
+// loads yields): its low nibbles are 16 weights of sub-block `subLo`, its high nibbles 16 of
+// `subHi`. For t = 0..3: 64 bytes of activations meeting dword t of the low nibbles, 64 meeting
+// the high ones; then 16 floats d, 16 int32 32 * (sum of sub-block subLo), 16 for subHi.
+inline constexpr int kK6Group = 2;
+inline constexpr int kK6GroupBytes = 512 + 3 * 64;
+struct K6Lane {
+    int sb;         // super-block within the group
+    int subLo;      // sub-block (of 16) of the low nibbles; the high ones are subLo + 4
+    int firstLo;    // index of the first low-nibble weight in the super-block; high: + 64
+    int qhChunk;    // 16-byte chunk of qh holding the top bits
+    int shiftLo;    // where in those qh bytes the low nibbles' 2 bits are; high: + 4
+};
+constexpr K6Lane k6Lane(int lane) {
+    const int i = lane / 4, gi = lane % 4;
+    const int chunk = 4 * (gi % 2) + i, h = chunk / 4, j = (chunk / 2) % 2, lh = chunk % 2;
+    return {gi / 2, 8 * h + 2 * j + lh, 128 * h + 32 * j + 16 * lh, 2 * h + lh, 2 * j};
+}
 
 inline constexpr int kMaxCols = 4;
 inline constexpr int kTypeSlots = 32;  // DType ids below this index the dot table

@@ -304,6 +304,32 @@ void quantizeQ8KI(const float* x, uint8_t* out, int64_t k) {
                 k - groups * kKGroup * kQKK);
 }
 
+// Q8_K blocks regrouped for Q6_K (see ActFormat::Q8K6I in kernels.h).
+void quantizeQ8K6I(const float* x, uint8_t* out, int64_t k) {
+    const int64_t nb = k / kQKK, groups = nb / kK6Group;
+    BlockQ8_K blocks[kK6Group];
+    for (int64_t g = 0; g < groups; ++g) {
+        quantizeQ8K(x + g * kK6Group * kQKK, blocks, kK6Group * kQKK);
+        uint8_t* o = out + g * kK6GroupBytes;
+        float* d = reinterpret_cast<float*>(o + 512);
+        int32_t* corrLo = reinterpret_cast<int32_t*>(o + 576);
+        int32_t* corrHi = reinterpret_cast<int32_t*>(o + 640);
+        for (int lane = 0; lane < 16; ++lane) {
+            const K6Lane l = k6Lane(lane);
+            const BlockQ8_K& b = blocks[l.sb];
+            for (int t = 0; t < 4; ++t) {
+                std::memcpy(o + 128 * t + 4 * lane, b.qs + l.firstLo + 4 * t, 4);
+                std::memcpy(o + 128 * t + 64 + 4 * lane, b.qs + l.firstLo + 64 + 4 * t, 4);
+            }
+            d[lane] = b.d;
+            corrLo[lane] = 32 * b.bsums[l.subLo];
+            corrHi[lane] = 32 * b.bsums[l.subLo + 4];
+        }
+    }
+    quantizeQ8K(x + groups * kK6Group * kQKK, reinterpret_cast<BlockQ8_K*>(out + groups * kK6GroupBytes),
+                k - groups * kK6Group * kQKK);
+}
+
 }  // namespace
 
 bool isSupportedWeightType(DType type) {
@@ -332,6 +358,10 @@ size_t activationRowBytes(ActFormat format, int64_t k) {
             const int64_t nb = k / kQKK, groups = nb / kKGroup;
             return static_cast<size_t>(groups) * kKGroupBytes + static_cast<size_t>(nb - groups * kKGroup) * sizeof(BlockQ8_K);
         }
+        case ActFormat::Q8K6I: {
+            const int64_t nb = k / kQKK, groups = nb / kK6Group;
+            return static_cast<size_t>(groups) * kK6GroupBytes + static_cast<size_t>(nb - groups * kK6Group) * sizeof(BlockQ8_K);
+        }
         case ActFormat::F32: break;
     }
     return static_cast<size_t>(k) * sizeof(float);
@@ -343,6 +373,7 @@ void quantizeActivation(ActFormat format, const float* x, void* out, int64_t k) 
         case ActFormat::Q8K: quantizeQ8K(x, static_cast<BlockQ8_K*>(out), k); break;
         case ActFormat::Q8I: quantizeQ8I(x, static_cast<uint8_t*>(out), k); break;
         case ActFormat::Q8KI: quantizeQ8KI(x, static_cast<uint8_t*>(out), k); break;
+        case ActFormat::Q8K6I: quantizeQ8K6I(x, static_cast<uint8_t*>(out), k); break;
         case ActFormat::F32: std::memcpy(out, x, static_cast<size_t>(k) * sizeof(float)); break;
     }
 }

@@ -489,6 +489,88 @@ void dotQ4_KInterleaved(int64_t k, const void* weight, const void* act, size_t s
                                static_cast<const uint8_t*>(act) + groups * kKGroupBytes, stride, tail);
     for (int c = 0; c < NC; ++c) out[c] = _mm512_reduce_add_ps(_mm512_sub_ps(acc[c], accMin[c])) + tail[c];
 }
+// Q6_K against Q8K6I, two super-blocks per step: four 64-byte loads of ql and a 4x4 dword
+// transpose put one 16-byte chunk of ql in each lane; the top bits come from qh with one
+// permute per dword and a per-lane shift. Each lane's low and high nibbles are 16 weights of one
+// sub-block each, so 8 dpbusd give 32 sub-block sums, scaled as vectors.
+struct K6LaneTables {
+    int32_t qhIndex[4][16];  // dword of [qh of sb0 | qh of sb1] for dword t of each lane
+    int32_t shiftLo[16];
+    int32_t subLo[16];  // index of sub-block subLo among [scales of sb0 | scales of sb1]
+    int32_t sb[16];
+};
+constexpr K6LaneTables makeK6LaneTables() {
+    K6LaneTables t{};
+    for (int lane = 0; lane < 16; ++lane) {
+        const K6Lane l = k6Lane(lane);
+        for (int d = 0; d < 4; ++d) t.qhIndex[d][lane] = 16 * l.sb + 4 * l.qhChunk + d;
+        t.shiftLo[lane] = l.shiftLo;
+        t.subLo[lane] = 16 * l.sb + l.subLo;
+        t.sb[lane] = l.sb;
+    }
+    return t;
+}
+alignas(64) constexpr K6LaneTables kK6Lanes = makeK6LaneTables();
+
+template <int NC>
+void dotQ6_KInterleaved(int64_t k, const void* weight, const void* act, size_t stride, float* out) {
+    const auto* w = static_cast<const BlockQ6_K*>(weight);
+    const int64_t nb = k / kQKK, groups = nb / kK6Group;
+    const uint8_t* a[NC];
+    __m512 acc[NC];
+    for (int c = 0; c < NC; ++c) {
+        a[c] = static_cast<const uint8_t*>(act) + c * stride;
+        acc[c] = _mm512_setzero_ps();
+    }
+    const __m512i low4 = _mm512_set1_epi8(0x0F), low2 = _mm512_set1_epi8(0x03);
+    const __m512i shiftLo = _mm512_load_si512(kK6Lanes.shiftLo);
+    const __m512i shiftHi = _mm512_add_epi32(shiftLo, _mm512_set1_epi32(4));
+    const __m512i subLo = _mm512_load_si512(kK6Lanes.subLo);
+    const __m512i subHi = _mm512_add_epi32(subLo, _mm512_set1_epi32(4));
+    const __m512i sbIndex = _mm512_load_si512(kK6Lanes.sb);
+    for (int64_t g = 0; g < groups; ++g) {
+        const BlockQ6_K* blk = w + g * kK6Group;
+        const __m512i z0 = _mm512_loadu_si512(blk[0].ql), z1 = _mm512_loadu_si512(blk[0].ql + 64);
+        const __m512i z2 = _mm512_loadu_si512(blk[1].ql), z3 = _mm512_loadu_si512(blk[1].ql + 64);
+        const __m512i t0 = _mm512_unpacklo_epi32(z0, z1), t1 = _mm512_unpackhi_epi32(z0, z1);
+        const __m512i t2 = _mm512_unpacklo_epi32(z2, z3), t3 = _mm512_unpackhi_epi32(z2, z3);
+        const __m512i wv[4] = {_mm512_unpacklo_epi64(t0, t2), _mm512_unpackhi_epi64(t0, t2),
+                               _mm512_unpacklo_epi64(t1, t3), _mm512_unpackhi_epi64(t1, t3)};
+        const __m512i qh0 = _mm512_loadu_si512(blk[0].qh), qh1 = _mm512_loadu_si512(blk[1].qh);
+        __m512i lo[4], hi[4];
+        for (int t = 0; t < 4; ++t) {
+            const __m512i q = _mm512_permutex2var_epi32(qh0, _mm512_load_si512(kK6Lanes.qhIndex[t]), qh1);
+            const __m512i topLo = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi32(q, shiftLo), low2), 4);
+            const __m512i topHi = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi32(q, shiftHi), low2), 4);
+            lo[t] = _mm512_or_si512(_mm512_and_si512(wv[t], low4), topLo);
+            hi[t] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(wv[t], 4), low4), topHi);
+        }
+        const __m512i sc0 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[0].scales)));
+        const __m512i sc1 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[1].scales)));
+        const __m512 d = _mm512_permutexvar_ps(sbIndex, _mm512_castps128_ps512(_mm_setr_ps(halfToFloat(blk[0].d), halfToFloat(blk[1].d), 0.0f, 0.0f)));
+        const __m512 scLo = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_permutex2var_epi32(sc0, subLo, sc1)));
+        const __m512 scHi = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_permutex2var_epi32(sc0, subHi, sc1)));
+        for (int c = 0; c < NC; ++c) {
+            const uint8_t* ag = a[c] + g * kK6GroupBytes;
+            __m512i sumLo = _mm512_setzero_si512(), sumHi = _mm512_setzero_si512();
+            for (int t = 0; t < 4; ++t) {
+                sumLo = _mm512_dpbusd_epi32(sumLo, lo[t], _mm512_loadu_si512(ag + 128 * t));
+                sumHi = _mm512_dpbusd_epi32(sumHi, hi[t], _mm512_loadu_si512(ag + 128 * t + 64));
+            }
+            // q is stored biased by 32: subtract 32 * (sum of the sub-block's activations).
+            sumLo = _mm512_sub_epi32(sumLo, _mm512_loadu_si512(ag + 576));
+            sumHi = _mm512_sub_epi32(sumHi, _mm512_loadu_si512(ag + 640));
+            const __m512 da = _mm512_loadu_ps(reinterpret_cast<const float*>(ag + 512));
+            const __m512 both = _mm512_fmadd_ps(scLo, _mm512_cvtepi32_ps(sumLo), _mm512_mul_ps(scHi, _mm512_cvtepi32_ps(sumHi)));
+            acc[c] = _mm512_fmadd_ps(da, both, acc[c]);
+        }
+    }
+    float tail[NC] = {};
+    if (nb > groups * kK6Group)
+        dotQ6K<NC>((nb - groups * kK6Group) * kQKK, w + groups * kK6Group,
+                   static_cast<const uint8_t*>(act) + groups * kK6GroupBytes, stride, tail);
+    for (int c = 0; c < NC; ++c) out[c] = _mm512_reduce_add_ps(acc[c]) + tail[c];
+}
 #define HEARTH_HAVE_Q4_0_INTERLEAVED 1
 #endif
 
@@ -518,6 +600,8 @@ template <int NC> void q40i(int64_t k, const void* w, const void* a, size_t s, f
 HEARTH_COLS_DISPATCH(dotQ4_0I, q40i)
 template <int NC> void q4ki(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ4_KInterleaved<NC>(k, w, a, s, o); }
 HEARTH_COLS_DISPATCH(dotQ4_KI, q4ki)
+template <int NC> void q6ki(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ6_KInterleaved<NC>(k, w, a, s, o); }
+HEARTH_COLS_DISPATCH(dotQ6_KI, q6ki)
 #endif
 #undef HEARTH_COLS_DISPATCH
 
@@ -566,6 +650,8 @@ void fill(KernelTable& t, const char* name) {
     t.act[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8I;
     slot(DType::Q4_K) = dotQ4_KI;
     t.act[static_cast<uint32_t>(DType::Q4_K)] = ActFormat::Q8KI;
+    slot(DType::Q6_K) = dotQ6_KI;
+    t.act[static_cast<uint32_t>(DType::Q6_K)] = ActFormat::Q8K6I;
 #endif
     t.dotF16 = dotF16;
     t.dotF32 = dotF32;
