@@ -39,14 +39,25 @@ inline constexpr int kInterleaveGroup = 16;
 inline constexpr int kInterleaveGroupBytes = kInterleaveGroup * static_cast<int>(sizeof(BlockQ8A));
 constexpr int interleavedLane(int block) { return (block % 4) * 4 + block / 4; }
 
-// Q8KI layout of one group of kKGroup = 4 super-blocks (1024 activations): lane (sb, p) stands for
-// pair p (sub-blocks 2p and 2p+1) of super-block sb. For t = 0..7: 64 bytes of "low" activations
-// (bytes 64p + 4t..+3 of super-block sb in each lane) then 64 of "high" ones (64p + 32 + 4t..+3);
-// then 16 floats d (the super-block's scale), 16 floats d * (sum of sub-block 2p) and 16 floats
-// d * (sum of sub-block 2p+1). Super-blocks after the last full group stay plain BlockQ8_K.
-inline constexpr int kKGroup = 4;
-inline constexpr int kKGroupBytes = 1024 + 3 * 64;
-constexpr int interleavedLaneK(int sb, int p) { return 8 * (p % 2) + 2 * sb + p / 2; }
+// Q8KI layout of one group of kKGroup = 2 super-blocks (512 activations), for Q4_K. Lane L
+// stands for one 16-byte chunk of a super-block's qs (what a 4x4 dword transpose of four 64-byte
+// loads yields): chunk c of pair p = c / 2 holds 16 weights of sub-block 2p in its low nibbles
+// and 16 of sub-block 2p+1 in its high ones. For t = 0..3: 64 bytes of activations meeting dword
+// t of the low nibbles, 64 meeting the high ones; then 16 floats d, 16 floats d * (sum of the
+// lane's 16 low activations), 16 for the high ones. Super-blocks after the last full group stay
+// plain BlockQ8_K.
+inline constexpr int kKGroup = 2;
+inline constexpr int kKGroupBytes = 512 + 3 * 64;
+struct KLane {
+    int sb;     // super-block within the group
+    int pair;   // p: sub-blocks 2p (low nibbles) and 2p+1 (high)
+    int half;   // which 16 of the sub-blocks' 32 weights
+    int chunk;  // the 16-byte chunk of qs (4-quant) or ql (Q6_K)
+};
+constexpr KLane kLane(int lane) {
+    const int i = lane / 4, gi = lane % 4, chunk = 4 * (gi % 2) + i;
+    return {gi / 2, chunk / 2, chunk % 2, chunk};
+}
 
 // Q8K6I layout of one group of kK6Group = 2 super-blocks (512 activations), for Q6_K. Lane L
 // stands for one 16-byte chunk of a super-block's ql (what a 4x4 dword transpose of four 64-byte
@@ -63,9 +74,9 @@ struct K6Lane {
     int shiftLo;    // where in those qh bytes the low nibbles' 2 bits are; high: + 4
 };
 constexpr K6Lane k6Lane(int lane) {
-    const int i = lane / 4, gi = lane % 4;
-    const int chunk = 4 * (gi % 2) + i, h = chunk / 4, j = (chunk / 2) % 2, lh = chunk % 2;
-    return {gi / 2, 8 * h + 2 * j + lh, 128 * h + 32 * j + 16 * lh, 2 * h + lh, 2 * j};
+    const KLane l = kLane(lane);
+    const int h = l.chunk / 4, j = (l.chunk / 2) % 2, lh = l.chunk % 2;
+    return {l.sb, 8 * h + 2 * j + lh, 128 * h + 32 * j + 16 * lh, 2 * h + lh, 2 * j};
 }
 
 inline constexpr int kMaxCols = 4;

@@ -277,28 +277,28 @@ void quantizeQ8I(const float* x, uint8_t* out, int64_t k) {
                 k - groups * kInterleaveGroup * kQK);
 }
 
-// Q8_K blocks regrouped (see ActFormat::Q8KI in kernels.h).
+// Q8_K blocks regrouped for Q4_K (see ActFormat::Q8KI in kernels.h).
 void quantizeQ8KI(const float* x, uint8_t* out, int64_t k) {
     const int64_t nb = k / kQKK, groups = nb / kKGroup;
     BlockQ8_K blocks[kKGroup];
     for (int64_t g = 0; g < groups; ++g) {
         quantizeQ8K(x + g * kKGroup * kQKK, blocks, kKGroup * kQKK);
         uint8_t* o = out + g * kKGroupBytes;
-        float* d = reinterpret_cast<float*>(o + 1024);
+        float* d = reinterpret_cast<float*>(o + 512);
         float* sumLo = d + 16;
         float* sumHi = d + 32;
-        for (int sb = 0; sb < kKGroup; ++sb)
-            for (int p = 0; p < 4; ++p) {
-                const int lane = interleavedLaneK(sb, p);
-                const BlockQ8_K& b = blocks[sb];
-                for (int t = 0; t < 8; ++t) {
-                    std::memcpy(o + 128 * t + 4 * lane, b.qs + 64 * p + 4 * t, 4);
-                    std::memcpy(o + 128 * t + 64 + 4 * lane, b.qs + 64 * p + 32 + 4 * t, 4);
-                }
-                d[lane] = b.d;
-                sumLo[lane] = b.d * static_cast<float>(b.bsums[4 * p] + b.bsums[4 * p + 1]);
-                sumHi[lane] = b.d * static_cast<float>(b.bsums[4 * p + 2] + b.bsums[4 * p + 3]);
+        for (int lane = 0; lane < 16; ++lane) {
+            const KLane l = kLane(lane);
+            const BlockQ8_K& b = blocks[l.sb];
+            const int first = 64 * l.pair + 16 * l.half;
+            for (int t = 0; t < 4; ++t) {
+                std::memcpy(o + 128 * t + 4 * lane, b.qs + first + 4 * t, 4);
+                std::memcpy(o + 128 * t + 64 + 4 * lane, b.qs + first + 32 + 4 * t, 4);
             }
+            d[lane] = b.d;
+            sumLo[lane] = b.d * static_cast<float>(b.bsums[first / 16]);
+            sumHi[lane] = b.d * static_cast<float>(b.bsums[first / 16 + 2]);
+        }
     }
     quantizeQ8K(x + groups * kKGroup * kQKK, reinterpret_cast<BlockQ8_K*>(out + groups * kKGroupBytes),
                 k - groups * kKGroup * kQKK);

@@ -366,40 +366,40 @@ void dotQ4_0Interleaved(int64_t k, const void* weight, const void* act, size_t s
     for (int c = 0; c < NC; ++c)
         out[c] = _mm512_reduce_add_ps(acc[c]) + tail[c];
 }
-// Lane tables of the Q8KI layout: for lane (sb, p), where sub-block 2p's scale sits among the
-// 32 bytes [sb0 scales 0-3, sb1 0-3, sb2 0-3, sb3 0-3, sb0 scales 4-7, ...], and where sb's d
-// sits among [d0, dmin0, d1, dmin1, ...].
+// Lane tables of the Q8KI layout: for each lane, where its low sub-block's scale sits among the
+// 32 bytes [sb0 scales 0-3, sb1 scales 0-3, (unused 8), sb0 scales 4-7, sb1 scales 4-7, ...],
+// and where its super-block's d sits among [d0, dmin0, d1, dmin1].
 struct KLaneTables {
     int32_t scale[16];
     int32_t d[16];
 };
 constexpr KLaneTables makeKLaneTables() {
     KLaneTables t{};
-    for (int sb = 0; sb < kKGroup; ++sb)
-        for (int p = 0; p < 4; ++p) {
-            const int lane = interleavedLaneK(sb, p);
-            t.scale[lane] = p < 2 ? sb * 4 + 2 * p : 16 + sb * 4 + 2 * p - 4;
-            t.d[lane] = 2 * sb;
-        }
+    for (int lane = 0; lane < 16; ++lane) {
+        const KLane l = kLane(lane);
+        const int sub = 2 * l.pair;
+        t.scale[lane] = sub < 4 ? l.sb * 4 + sub : 16 + l.sb * 4 + sub - 4;
+        t.d[lane] = 2 * l.sb;
+    }
     return t;
 }
 alignas(64) constexpr KLaneTables kKLanes = makeKLaneTables();
 
-inline __m128i load32x4(const BlockQ4_K* blk, size_t offset) {
+inline __m128i load32x2(const BlockQ4_K* blk, size_t offset) {
     auto word = [&](int sb) {
         int32_t v;
         std::memcpy(&v, reinterpret_cast<const uint8_t*>(blk + sb) + offset, 4);
         return v;
     };
-    return _mm_setr_epi32(word(0), word(1), word(2), word(3));
+    return _mm_setr_epi32(word(0), word(1), 0, 0);
 }
 
-// d * scale and dmin * min of sub-blocks 2p ("Lo") and 2p+1 ("Hi") of four Q4_K blocks, in Q8KI
-// lane order. The 6-bit fields are unpacked with 32-bit masks, four blocks at once, straight
-// from the weights (no round trip through the stack, which stalls store forwarding).
+// d * scale and dmin * min of each lane's low (2p) and high (2p+1) sub-block, for two Q4_K
+// blocks. The 6-bit fields are unpacked with 32-bit masks straight from the weights (no round
+// trip through the stack, which would stall store forwarding).
 inline void scalesMinsInLanes(const BlockQ4_K* blk, __m512& scLo, __m512& scHi, __m512& mnLo, __m512& mnHi) {
     const size_t at = offsetof(BlockQ4_K, scales);
-    const __m128i s0 = load32x4(blk, at), s1 = load32x4(blk, at + 4), s2 = load32x4(blk, at + 8);
+    const __m128i s0 = load32x2(blk, at), s1 = load32x2(blk, at + 4), s2 = load32x2(blk, at + 8);
     const __m128i low6 = _mm_set1_epi32(0x3f3f3f3f), low4 = _mm_set1_epi32(0x0f0f0f0f), top2 = _mm_set1_epi32(0x03030303);
     const __m128i scA = _mm_and_si128(s0, low6);
     const __m128i scB = _mm_or_si128(_mm_and_si128(s2, low4), _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(s0, 6), top2), 4));
@@ -407,23 +407,22 @@ inline void scalesMinsInLanes(const BlockQ4_K* blk, __m512& scLo, __m512& scHi, 
     const __m128i mnB = _mm_or_si128(_mm_and_si128(_mm_srli_epi32(s2, 4), low4), _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(s1, 6), top2), 4));
     const __m512i scaleIdx = _mm512_load_si512(kKLanes.scale);
     const __m512i scaleIdxHi = _mm512_add_epi32(scaleIdx, _mm512_set1_epi32(1));
-    auto lanes = [&](__m128i a, __m128i b, __m512i idx) {
-        return _mm512_cvtepi32_ps(_mm512_permutex2var_epi32(_mm512_cvtepu8_epi32(a), idx, _mm512_cvtepu8_epi32(b)));
+    auto lanes = [&](__m128i x, __m128i y, __m512i idx) {
+        return _mm512_cvtepi32_ps(_mm512_permutex2var_epi32(_mm512_cvtepu8_epi32(x), idx, _mm512_cvtepu8_epi32(y)));
     };
-    const __m256 dd = _mm256_cvtph_ps(load32x4(blk, 0));  // d0 dmin0 d1 dmin1 ...
+    const __m128 dd = _mm_cvtph_ps(load32x2(blk, 0));  // d0 dmin0 d1 dmin1
     const __m512i dIdx = _mm512_load_si512(kKLanes.d);
-    const __m512 d = _mm512_permutexvar_ps(dIdx, _mm512_castps256_ps512(dd));
-    const __m512 dmin = _mm512_permutexvar_ps(_mm512_add_epi32(dIdx, _mm512_set1_epi32(1)), _mm512_castps256_ps512(dd));
+    const __m512 d = _mm512_permutexvar_ps(dIdx, _mm512_castps128_ps512(dd));
+    const __m512 dmin = _mm512_permutexvar_ps(_mm512_add_epi32(dIdx, _mm512_set1_epi32(1)), _mm512_castps128_ps512(dd));
     scLo = _mm512_mul_ps(d, lanes(scA, scB, scaleIdx));
     scHi = _mm512_mul_ps(d, lanes(scA, scB, scaleIdxHi));
     mnLo = _mm512_mul_ps(dmin, lanes(mnA, mnB, scaleIdx));
     mnHi = _mm512_mul_ps(dmin, lanes(mnA, mnB, scaleIdxHi));
 }
 
-// Q4_K against Q8KI, four super-blocks per step. Lane (sb, p) of a vector stands for pair p of
-// super-block sb; eight 64-byte loads and an 8x8 dword transpose (in both 256-bit halves) give,
-// for each t, dword t of every pair's nibbles, so 16 dpbusd leave the 32 sub-block sums in two
-// vectors and scales and mins are applied per 4 super-blocks as vectors.
+// Q4_K against Q8KI, two super-blocks per step: four 64-byte loads and a 4x4 dword transpose
+// put one 16-byte chunk of qs in each lane, whose low and high nibbles belong to one sub-block
+// each, so 8 dpbusd give 32 half-sub-block sums and scales and mins are applied as vectors.
 template <int NC>
 void dotQ4_KInterleaved(int64_t k, const void* weight, const void* act, size_t stride, float* out) {
     const auto* w = static_cast<const BlockQ4_K*>(weight);
@@ -435,50 +434,31 @@ void dotQ4_KInterleaved(int64_t k, const void* weight, const void* act, size_t s
         acc[c] = accMin[c] = _mm512_setzero_ps();
     }
     const __m512i low4 = _mm512_set1_epi8(0x0F);
-    const __m512i joinLow = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
-    const __m512i joinHigh = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
-    // Lane L = 8 * (p % 2) + 2 * sb + p / 2: its super-block, and the index of its sub-block 2p
-    // among the 32 scales (or mins) of the group laid out as [sb][8].
     for (int64_t g = 0; g < groups; ++g) {
         const BlockQ4_K* blk = w + g * kKGroup;
-        __m512i r[8];
-        for (int sb = 0; sb < kKGroup; ++sb) {
-            r[2 * sb] = _mm512_loadu_si512(blk[sb].qs);
-            r[2 * sb + 1] = _mm512_loadu_si512(blk[sb].qs + 64);
-        }
-        __m512i t[8], u[8], wv[8];
-        for (int i = 0; i < 4; ++i) {
-            t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-            t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-        }
-        for (int i = 0; i < 2; ++i) {
-            u[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
-            u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
-            u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-            u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-        }
-        for (int i = 0; i < 4; ++i) {
-            wv[i] = _mm512_permutex2var_epi64(u[i], joinLow, u[i + 4]);
-            wv[i + 4] = _mm512_permutex2var_epi64(u[i], joinHigh, u[i + 4]);
-        }
-        __m512i lo[8], hi[8];
-        for (int i = 0; i < 8; ++i) {
-            lo[i] = _mm512_and_si512(wv[i], low4);
-            hi[i] = _mm512_and_si512(_mm512_srli_epi16(wv[i], 4), low4);
+        const __m512i z0 = _mm512_loadu_si512(blk[0].qs), z1 = _mm512_loadu_si512(blk[0].qs + 64);
+        const __m512i z2 = _mm512_loadu_si512(blk[1].qs), z3 = _mm512_loadu_si512(blk[1].qs + 64);
+        const __m512i t0 = _mm512_unpacklo_epi32(z0, z1), t1 = _mm512_unpackhi_epi32(z0, z1);
+        const __m512i t2 = _mm512_unpacklo_epi32(z2, z3), t3 = _mm512_unpackhi_epi32(z2, z3);
+        const __m512i wv[4] = {_mm512_unpacklo_epi64(t0, t2), _mm512_unpackhi_epi64(t0, t2),
+                               _mm512_unpacklo_epi64(t1, t3), _mm512_unpackhi_epi64(t1, t3)};
+        __m512i lo[4], hi[4];
+        for (int t = 0; t < 4; ++t) {
+            lo[t] = _mm512_and_si512(wv[t], low4);
+            hi[t] = _mm512_and_si512(_mm512_srli_epi16(wv[t], 4), low4);
         }
         __m512 scLo, scHi, mnLo, mnHi;
         scalesMinsInLanes(blk, scLo, scHi, mnLo, mnHi);
         for (int c = 0; c < NC; ++c) {
             const uint8_t* ag = a[c] + g * kKGroupBytes;
             __m512i sumLo = _mm512_setzero_si512(), sumHi = _mm512_setzero_si512();
-            for (int i = 0; i < 8; ++i) {
-                sumLo = _mm512_dpbusd_epi32(sumLo, lo[i], _mm512_loadu_si512(ag + 128 * i));
-                sumHi = _mm512_dpbusd_epi32(sumHi, hi[i], _mm512_loadu_si512(ag + 128 * i + 64));
+            for (int t = 0; t < 4; ++t) {
+                sumLo = _mm512_dpbusd_epi32(sumLo, lo[t], _mm512_loadu_si512(ag + 128 * t));
+                sumHi = _mm512_dpbusd_epi32(sumHi, hi[t], _mm512_loadu_si512(ag + 128 * t + 64));
             }
-            const float* f = reinterpret_cast<const float*>(ag + 1024);
-            const __m512 da = _mm512_loadu_ps(f);
-            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(scLo, da), _mm512_cvtepi32_ps(sumLo), acc[c]);
-            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(scHi, da), _mm512_cvtepi32_ps(sumHi), acc[c]);
+            const float* f = reinterpret_cast<const float*>(ag + 512);
+            const __m512 both = _mm512_fmadd_ps(scLo, _mm512_cvtepi32_ps(sumLo), _mm512_mul_ps(scHi, _mm512_cvtepi32_ps(sumHi)));
+            acc[c] = _mm512_fmadd_ps(_mm512_loadu_ps(f), both, acc[c]);
             accMin[c] = _mm512_fmadd_ps(mnLo, _mm512_loadu_ps(f + 16), accMin[c]);
             accMin[c] = _mm512_fmadd_ps(mnHi, _mm512_loadu_ps(f + 32), accMin[c]);
         }
@@ -489,6 +469,7 @@ void dotQ4_KInterleaved(int64_t k, const void* weight, const void* act, size_t s
                                static_cast<const uint8_t*>(act) + groups * kKGroupBytes, stride, tail);
     for (int c = 0; c < NC; ++c) out[c] = _mm512_reduce_add_ps(_mm512_sub_ps(acc[c], accMin[c])) + tail[c];
 }
+
 // Q6_K against Q8K6I, two super-blocks per step: four 64-byte loads of ql and a 4x4 dword
 // transpose put one 16-byte chunk of ql in each lane; the top bits come from qh with one
 // permute per dword and a per-lane shift. Each lane's low and high nibbles are 16 weights of one
