@@ -16,14 +16,32 @@ using namespace hearth;
 
 namespace {
 
-// Independent f16 conversion (the compiler's, round to nearest even) so the test does not share
+// Independent f16 conversion (exact arithmetic in double, ties to even) so the test does not share
 // the code under test.
 uint16_t toHalf(float f) {
-    _Float16 h = static_cast<_Float16>(f);
-    uint16_t bits;
-    std::memcpy(&bits, &h, 2);
-    return bits;
+    const uint16_t sign = std::signbit(f) ? 0x8000 : 0;
+    const double a = std::fabs(static_cast<double>(f));
+    if (std::isnan(f)) return sign | 0x7e00;
+    if (a >= 65520.0) return sign | 0x7c00;  // halfway to 2^16 and beyond round to infinity
+    if (a < std::ldexp(1.0, -14)) return static_cast<uint16_t>(sign | static_cast<uint16_t>(std::nearbyint(a * std::ldexp(1.0, 24))));
+    int e;
+    double m = std::frexp(a, &e);  // a = m * 2^e, m in [0.5, 1)
+    double q = std::nearbyint(std::ldexp(m, 11));  // 1.mantissa scaled to [1024, 2048]
+    int exp = e - 1;
+    if (q == 2048) {
+        q = 1024;
+        ++exp;
+    }
+    return static_cast<uint16_t>(sign | ((exp + 15) << 10) | static_cast<uint16_t>(q - 1024));
 }
+
+float fromHalf(uint16_t h) {
+    int exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+    double v = exp == 0 ? std::ldexp(mant, -24) : std::ldexp(1024 + mant, exp - 25);
+    return static_cast<float>((h & 0x8000) ? -v : v);
+}
+
+float roundToHalf(float f) { return fromHalf(toHalf(f)); }
 
 // Q8_0 per the specification: d = max|x| / 127, q = round(x * (1/d)) (half away from zero).
 std::vector<uint8_t> specQ8_0(const std::vector<float>& x) {
@@ -181,8 +199,8 @@ std::vector<float> refScaleMinBlock(const float* x, int nmax, float rmin, int ns
         maxMin = std::max(maxMin, mins[j]);
     }
     float invS = maxScale > 0 ? 63.f / maxScale : 0.f, invM = maxMin > 0 ? 63.f / maxMin : 0.f;
-    float d = static_cast<float>(static_cast<_Float16>(maxScale / 63.f));
-    float dmin = static_cast<float>(static_cast<_Float16>(maxMin / 63.f));
+    float d = roundToHalf(maxScale / 63.f);
+    float dmin = roundToHalf(maxMin / 63.f);
     std::vector<float> y(256);
     for (int j = 0; j < 8; ++j) {
         int ls = std::min(63, refNearest(invS * scales[j])), lm = std::min(63, refNearest(invM * mins[j]));
@@ -246,7 +264,7 @@ std::vector<float> refQ6KBlock(const float* x) {
     std::vector<float> y(256, 0.f);
     if (maxAbs < 1e-15f) return y;
     float iscale = -128.f / maxScale;
-    float d = static_cast<float>(static_cast<_Float16>(1 / iscale));
+    float d = roundToHalf(1 / iscale);
     for (int j = 0; j < 16; ++j) {
         int sc = std::min(127, refNearest(iscale * scales[j]));
         float ds = d * static_cast<float>(static_cast<int8_t>(sc));
