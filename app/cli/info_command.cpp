@@ -34,7 +34,8 @@ void printHuman(const hearth::ModelInfo& info) {
     row("quantization", info.dominantType.empty() ? "none" : info.dominantType);
     row("tensor types", typeList(info));
     row("tensors", std::to_string(info.tensorCount));
-    row("file size", hearth::formatFileSize(info.fileSize));
+    row("file size", hearth::formatFileSize(info.fileSize) +
+                         (info.splitCount > 1 ? " in " + std::to_string(info.splitCount) + " files" : ""));
     row("context length", info.contextLength ? std::to_string(info.contextLength) : "unknown");
     row("vocab size", info.vocabSize ? std::to_string(info.vocabSize) : "unknown");
     row("chat template", info.hasChatTemplate ? "yes" : "no");
@@ -52,6 +53,7 @@ void printJson(const hearth::ModelInfo& info) {
     j["quantization"] = info.dominantType;
     j["types"] = info.typeCounts;
     j["file_size"] = info.fileSize;
+    j["split_count"] = info.splitCount;
     j["context_length"] = info.contextLength;
     j["vocab_size"] = info.vocabSize;
     j["has_chat_template"] = info.hasChatTemplate;

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdio>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,45 @@ std::string dominant(const std::map<std::string, uint64_t>& bytesByType) {
     return best;
 }
 
+void addGgufTensors(ModelInfo& info, std::map<std::string, uint64_t>& bytesByType, const gguf::GgufFile& f) {
+    info.tensorCount += f.tensors().size();
+    for (const auto& t : f.tensors()) {
+        std::string type(dtypeName(t.type));
+        info.parameters += t.elements();
+        ++info.typeCounts[type];
+        bytesByType[type] += t.bytes;
+    }
+}
+
+// The other files of a split GGUF, named as llama.cpp's gguf-split names them.
+void addGgufShards(ModelInfo& info, std::map<std::string, uint64_t>& bytesByType, const gguf::GgufFile& first,
+                   uint64_t count) {
+    const std::string file = first.path().string();
+    if (count > 9999) throw FormatError(file + ": split.count: " + std::to_string(count) + " shards is implausible");
+    static const std::regex pattern(R"((.*)-(\d{5})-of-(\d{5})\.gguf)");
+    std::smatch m;
+    std::string name = first.path().filename().string();
+    if (!std::regex_match(name, m, pattern) || std::stoull(m[3].str()) != count)
+        throw FormatError(file + ": split.count says " + std::to_string(count) +
+                          " files, but the name is not <name>-00001-of-" + std::to_string(count) + ".gguf");
+    const uint64_t self = std::stoull(m[2].str());
+    for (uint64_t i = 1; i <= count; ++i) {
+        if (i == self) continue;
+        char suffix[32];
+        std::snprintf(suffix, sizeof suffix, "-%05llu-of-%05llu.gguf", static_cast<unsigned long long>(i),
+                      static_cast<unsigned long long>(count));
+        auto shardPath = first.path().parent_path() / (m[1].str() + suffix);
+        std::error_code ec;
+        if (!std::filesystem::exists(shardPath, ec))
+            throw FormatError(shardPath.string() + ": missing (the model is split into " + std::to_string(count) +
+                              " files; download all of them)");
+        gguf::GgufFile shard = gguf::GgufFile::open(shardPath);
+        info.fileSize += shard.fileSize();
+        addGgufTensors(info, bytesByType, shard);
+    }
+    info.splitCount = static_cast<uint32_t>(count);
+}
+
 ModelInfo describeGguf(const std::filesystem::path& path) {
     gguf::GgufFile f = gguf::GgufFile::open(path);
     ModelInfo info;
@@ -36,14 +76,9 @@ ModelInfo describeGguf(const std::filesystem::path& path) {
     info.fileSize = f.fileSize();
     info.architecture = f.getString("general.architecture").value_or("unknown");
     info.name = f.getString("general.name").value_or("");
-    info.tensorCount = f.tensors().size();
     std::map<std::string, uint64_t> bytesByType;
-    for (const auto& t : f.tensors()) {
-        std::string type(dtypeName(t.type));
-        info.parameters += t.elements();
-        ++info.typeCounts[type];
-        bytesByType[type] += t.bytes;
-    }
+    addGgufTensors(info, bytesByType, f);
+    if (auto count = f.getUInt("split.count"); count && *count > 1) addGgufShards(info, bytesByType, f, *count);
     info.dominantType = dominant(bytesByType);
     info.contextLength = f.getUInt(info.architecture + ".context_length").value_or(0);
     if (const gguf::Array* tokens = f.getArray("tokenizer.ggml.tokens")) info.vocabSize = tokens->items.size();

@@ -30,8 +30,11 @@ struct ModelInfo {
     uint64_t vocabSize = 0;
     bool hasChatTemplate = false;
     bool supported = false;            // an architecture Hearth can run
+    uint32_t splitCount = 1;           // GGUF split into several files (llama.cpp's gguf-split)
 };
 
+// A split GGUF ("name-00001-of-00003.gguf", key split.count) is described as a whole: every shard
+// is opened and validated, and a missing shard is an error.
 // Throws FormatError naming the file and the problem for anything unreadable or inconsistent.
 ModelInfo describeModel(const std::filesystem::path& path);
 

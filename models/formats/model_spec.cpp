@@ -211,6 +211,8 @@ ModelSpec specFromHfConfigText(const std::string& text, const std::string& displ
     s.tiedEmbeddings = cfg.optBool("tie_word_embeddings").value_or(false);
     s.attentionBias = family->attentionBias || cfg.optBool("attention_bias").value_or(false);
     s.qkNorm = family->qkNorm;
+    // The engine has no MLP biases; running such a model without them would give wrong answers.
+    if (cfg.optBool("mlp_bias").value_or(false)) cfg.fail("mlp_bias", "models with MLP biases are not supported");
     auto bos = cfg.idList("bos_token_id");
     if (!bos.empty()) s.bosId = bos.front();
     s.eosIds = cfg.idList("eos_token_id");

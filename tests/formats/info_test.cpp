@@ -1,10 +1,12 @@
 // `hearth info` and describeModel on valid models: a GGUF written by the independent Python writer
 // in make_corrupt.py, and the Hugging Face fixture folders written by transformers.
 #include <QProcess>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <nlohmann/json.hpp>
 
+#include "models/formats/gguf.h"
 #include "models/formats/model_info.h"
 
 using namespace hearth;
@@ -109,6 +111,35 @@ private slots:
         // 2 layers, hidden 64, 4 heads of 16, 1 kv head, ffn 128, vocab 400, q/k/v biases, tied.
         uint64_t layer = 64 * 64 + 64 + 2 * (16 * 64 + 16) + 64 * 64 + 3 * 64 * 128 + 2 * 64;
         QCOMPARE(info.parameters, uint64_t{400 * 64 + 2 * layer + 64});
+    }
+
+    void splitGgufIsDescribedAsAWhole() {
+        QTemporaryDir dir;
+        std::filesystem::path folder = dir.path().toStdString();
+        auto writeShard = [&](int no, const char* tensor) {
+            gguf::GgufWriter w;
+            w.set("general.architecture", gguf::Value{std::string("test")});
+            w.set("split.no", gguf::Value{uint16_t(no)});
+            w.set("split.count", gguf::Value{uint16_t{2}});
+            w.addTensor(tensor, DType::Q8_0, {64, 3});
+            w.begin(folder / ("m-0000" + std::to_string(no + 1) + "-of-00002.gguf"));
+            w.writeTensorData(tensor, std::vector<uint8_t>(3 * 2 * 34));
+            w.commit();
+        };
+        writeShard(0, "a");
+        writeShard(1, "b");
+        auto first = folder / "m-00001-of-00002.gguf";
+        ModelInfo info = describeModel(first);
+        QCOMPARE(info.splitCount, 2u);
+        QCOMPARE(info.tensorCount, uint64_t{2});
+        QCOMPARE(info.parameters, uint64_t{2 * 64 * 3});
+        QCOMPARE(info.fileSize, std::filesystem::file_size(first) + std::filesystem::file_size(folder / "m-00002-of-00002.gguf"));
+        QVERIFY(!info.supported);
+
+        std::filesystem::remove(folder / "m-00002-of-00002.gguf");
+        Run r = runCli({"info", QString::fromStdString(first.string())});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("m-00002-of-00002.gguf: missing"), qPrintable(r.err));
     }
 
     void usageErrors() {

@@ -143,6 +143,7 @@ private slots:
         QTest::newRow("kv heads") << QString(kMinimal) + ",\"num_key_value_heads\":3}" << "must divide";
         QTest::newRow("rope type") << QString(kMinimal) + ",\"rope_scaling\":{\"rope_type\":\"dynamic\"}}"
                                    << "unsupported rope scaling 'dynamic'";
+        QTest::newRow("mlp bias") << QString(kMinimal) + ",\"mlp_bias\":true}" << "mlp_bias";
         QTest::newRow("rope theta") << QString(kMinimal) + ",\"rope_theta\":-1}" << "rope_theta";
         QTest::newRow("eos") << QString(kMinimal) + ",\"eos_token_id\":[1,\"x\"]}" << "eos_token_id";
         QTest::newRow("uneven heads") << QString(kMinimal).replace("\"hidden_size\":64", "\"hidden_size\":66") + "}"
