@@ -152,6 +152,42 @@ private slots:
         writeWideLlama(dir() / "wide_llama");
     }
 
+    // Converted at F32 and F16, every fixture continues every reference prompt with the same greedy
+    // tokens as transformers did, up to the first step where the reference's top-2 margin is a
+    // near tie that F16 rounding may legitimately flip (0.05 for F16, 1e-3 for F32).
+    void greedyTokensMatchTheSource_data() {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QString>("type");
+        for (const char* m : {"llama", "llama3_rope", "mistral", "qwen2", "qwen3"})
+            for (const char* t : {"f32", "f16"}) QTest::newRow((std::string(m) + "-" + t).c_str()) << m << t;
+    }
+    void greedyTokensMatchTheSource() {
+        QFETCH(QString, model);
+        QFETCH(QString, type);
+        fs::path src = kFixtures / model.toStdString();
+        fs::path out = dir() / (model.toStdString() + "-greedy-" + type.toStdString() + ".gguf");
+        QCOMPARE(hearth({"convert", QString::fromStdString(src.string()), QString::fromStdString(out.string()), "--type",
+                         type, "--quiet"}).exitCode, 0);
+        json reference = json::parse(std::ifstream(src / "reference.json"));
+        for (const auto& p : reference["prompts"]) {
+            QString ids;
+            for (const auto& id : p["ids"]) ids += (ids.isEmpty() ? "" : ",") + QString::number(id.get<int>());
+            auto want = p["greedy"].get<std::vector<int>>();
+            Run r = hearth({"generate", "--model", QString::fromStdString(out.string()), "--prompt-ids", ids,
+                            "--max-tokens", QString::number(want.size()), "--temperature", "0", "--ignore-eos",
+                            "--kv-type", "f32", "--json", "--threads", "1"});
+            QVERIFY2(r.exitCode == 0, r.err.constData());
+            auto got = json::parse(r.out.toStdString())["ids"].get<std::vector<int>>();
+            auto margins = p["greedy_margins"].get<std::vector<double>>();
+            const double tie = type == "f16" ? 0.05 : 1e-3;
+            size_t sure = 0;
+            while (sure < want.size() && sure < margins.size() && margins[sure] >= tie) ++sure;
+            QVERIFY(got.size() >= sure);
+            QCOMPARE(std::vector<int>(got.begin(), got.begin() + static_cast<long>(sure)),
+                     std::vector<int>(want.begin(), want.begin() + static_cast<long>(sure)));
+        }
+    }
+
     void klDivergenceStaysUnderThresholds_data() {
         QTest::addColumn<QString>("model");
         for (const char* m : {"wide_llama", "llama", "llama3_rope", "mistral", "qwen2", "qwen3"}) QTest::newRow(m) << m;
