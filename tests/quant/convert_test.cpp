@@ -334,6 +334,24 @@ private slots:
         QVERIFY(noOutputLeft(out));
     }
 
+    void nanWeightsAreRefused() {
+        auto damaged = editedCopy(dir(), "qwen3", [](auto&) {});
+        // Overwrite the first weight of the embedding with a NaN, in place.
+        std::fstream f(damaged / "model.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+        uint64_t headerLen = 0;
+        f.read(reinterpret_cast<char*>(&headerLen), 8);
+        std::string header(headerLen, '\0');
+        f.read(header.data(), static_cast<std::streamsize>(headerLen));
+        auto begin = nlohmann::json::parse(header)["model.embed_tokens.weight"]["data_offsets"][0].get<uint64_t>();
+        f.seekp(static_cast<std::streamoff>(8 + headerLen + begin));
+        float nan = std::nanf("");
+        f.write(reinterpret_cast<const char*>(&nan), 4);
+        f.close();
+        fs::path out = dir() / "nan.gguf";
+        expectFormatError([&] { convert::convertHfFolder(damaged, out, "q8_0", {}); }, "NaN or infinite");
+        QVERIFY(noOutputLeft(out));
+    }
+
     void diskFullCancelAndFailuresLeaveNothing() {
         fs::path out = dir() / "full.gguf";
         quant::WriteOptions tiny;
