@@ -169,6 +169,197 @@ std::vector<int64_t> idList(const json& v) {
     return ids;
 }
 
+// Builds the tokenizer.ggml.* keys step by step from the files of one folder.
+struct VocabBuilder {
+    static constexpr std::pair<const char*, const char*> kKinds[] = {
+        {"bos", "bos_token_id"}, {"eos", "eos_token_id"}, {"unk", "unknown_token_id"},
+        {"sep", "seperator_token_id"}, {"pad", "padding_token_id"}, {"cls", "cls_token_id"},
+        {"mask", "mask_token_id"}};
+
+    fs::path tokFile;
+    uint32_t vocabSize;
+    json tj;
+    std::optional<json> cfgFile, configFile, genFile;
+    const json* cfg = nullptr;  // tokenizer_config.json, when it is an object
+    bool sentencePiece = false;
+    std::vector<std::optional<std::string>> byId;  // id -> text, base vocabulary and added tokens
+    std::unordered_map<int64_t, AddedToken> added;
+    std::unordered_map<std::string, int64_t> addedByContent;
+    std::map<std::string, int64_t> special;  // "bos" -> id, ...
+    Metadata md;
+
+    VocabBuilder(const fs::path& folder, uint32_t vocab)
+        : tokFile(folder / "tokenizer.json"), vocabSize(vocab), tj(*readJson(tokFile, true)),
+          cfgFile(readJson(folder / "tokenizer_config.json", false)),
+          configFile(readJson(folder / "config.json", false)),
+          genFile(readJson(folder / "generation_config.json", false)), byId(vocab) {
+        if (cfgFile && cfgFile->is_object()) cfg = &*cfgFile;
+    }
+
+    bool inVocab(int64_t id) const { return id >= 0 && id < vocabSize; }
+
+    void readVocabulary() {
+        if (!tj.is_object() || !tj.contains("model") || !tj["model"].is_object())
+            throw FormatError(tokFile.string() + ": no \"model\" object");
+        const json& model = tj["model"];
+        if (model.value("type", "") != "BPE")
+            throw FormatError(tokFile.string() + ": tokenizer model '" + model.value("type", "?") +
+                              "' is not supported (only BPE tokenizers convert to GGUF here)");
+        sentencePiece = model.value("byte_fallback", false);
+        if (!model.contains("vocab") || !model["vocab"].is_object())
+            throw FormatError(tokFile.string() + ": model.vocab is missing");
+        for (const auto& [text, id] : model["vocab"].items()) {
+            if (!id.is_number_integer()) throw FormatError(tokFile.string() + ": vocab entry '" + text + "' has no id");
+            if (inVocab(id.get<int64_t>())) byId[id.get<size_t>()] = text;
+        }
+        if (!tj.contains("added_tokens") || !tj["added_tokens"].is_array()) return;
+        for (const auto& a : tj["added_tokens"]) {
+            if (!a.contains("id") || !a.contains("content")) continue;
+            int64_t id = a["id"].get<int64_t>();
+            AddedToken t{a["content"].get<std::string>(), a.value("special", false)};
+            addedByContent.emplace(t.content, id);
+            if (inVocab(id)) byId[static_cast<size_t>(id)] = t.content;
+            added[id] = std::move(t);
+        }
+    }
+
+    // tokenizer_config's token strings first, config.json's ids as a fallback.
+    void findSpecialIds() {
+        for (const auto& [kind, key] : kKinds) {
+            if (!cfg) break;
+            auto content = tokenContent(*cfg, std::string(kind) + "_token");
+            if (!content) continue;
+            auto it = addedByContent.find(*content);
+            if (it != addedByContent.end() && inVocab(it->second)) special[kind] = it->second;
+        }
+        if (!configFile || !configFile->is_object()) return;
+        for (const auto& [kind, key] : kKinds) {
+            auto it = configFile->find(std::string(kind) + "_token_id");
+            if (special.count(kind) || it == configFile->end() || !it->is_number_integer()) continue;
+            if (inVocab(it->get<int64_t>())) special[kind] = it->get<int64_t>();
+        }
+    }
+
+    int32_t tokenType(uint32_t i, const std::string& text) const {
+        auto a = added.find(i);
+        if (!sentencePiece) {
+            if (a == added.end()) return kNormal;
+            return a->second.special || looksSpecial(text) ? kControl : kUserDefined;
+        }
+        if (special.count("unk") && special.at("unk") == static_cast<int64_t>(i)) return kUnknown;
+        if (isByteToken(text)) return kByte;
+        if (a != added.end()) return a->second.special ? kControl : kUserDefined;
+        return kNormal;
+    }
+
+    void addTokens() {
+        md.emplace_back("tokenizer.ggml.model", str(sentencePiece ? "llama" : "gpt2"));
+        if (!sentencePiece) md.emplace_back("tokenizer.ggml.pre", str(detectPreTokenizer(tj.dump())));
+        auto merges = readMerges(tj["model"]);
+        // SentencePiece merges the highest-scoring pair first: scores follow the merge order, and
+        // pieces no merge produces rank below all merges.
+        std::unordered_map<std::string, int64_t> mergeRank;
+        if (sentencePiece)
+            for (size_t r = 0; r < merges.size(); ++r) {
+                auto sp = merges[r].find(' ');
+                if (sp != std::string::npos)
+                    mergeRank.emplace(merges[r].substr(0, sp) + merges[r].substr(sp + 1), static_cast<int64_t>(r));
+            }
+        std::vector<std::string> tokens(vocabSize);
+        std::vector<int32_t> types(vocabSize);
+        std::vector<float> scores(sentencePiece ? vocabSize : 0);
+        for (uint32_t i = 0; i < vocabSize; ++i) {
+            if (!byId[i]) {
+                tokens[i] = "[PAD" + std::to_string(i) + "]";
+                types[i] = kUnused;
+                if (sentencePiece) scores[i] = -1e9f;
+                continue;
+            }
+            tokens[i] = *byId[i];
+            types[i] = tokenType(i, tokens[i]);
+            if (!sentencePiece) continue;
+            auto r = mergeRank.find(tokens[i]);
+            scores[i] = r != mergeRank.end() ? -static_cast<float>(r->second) : -static_cast<float>(mergeRank.size() + i);
+        }
+        md.emplace_back("tokenizer.ggml.tokens", arrayOf(gguf::ValueType::String, std::move(tokens)));
+        if (sentencePiece) md.emplace_back("tokenizer.ggml.scores", arrayOf(gguf::ValueType::Float32, std::move(scores)));
+        md.emplace_back("tokenizer.ggml.token_type", arrayOf(gguf::ValueType::Int32, std::move(types)));
+        if (!sentencePiece && !merges.empty())
+            md.emplace_back("tokenizer.ggml.merges", arrayOf(gguf::ValueType::String, std::move(merges)));
+    }
+
+    void addSpecialIds() {
+        for (const auto& [kind, key] : kKinds)
+            if (special.count(kind)) md.emplace_back(std::string("tokenizer.ggml.") + key, u32(special[kind]));
+    }
+
+    bool hasKey(const std::string& key) const {
+        return std::any_of(md.begin(), md.end(), [&](const auto& kv) { return kv.first == key; });
+    }
+
+    // An added token's id, unless it is the eos token already.
+    std::optional<int64_t> addedId(const char* text) const {
+        auto it = addedByContent.find(text);
+        if (it == addedByContent.end() || !inVocab(it->second)) return std::nullopt;
+        if (special.count("eos") && special.at("eos") == it->second) return std::nullopt;
+        return it->second;
+    }
+
+    void addEndOfGeneration() {
+        // generation_config.json may list more end-of-generation ids (<|eot_id|>, <|eom_id|>).
+        if (genFile && genFile->is_object() && genFile->contains("eos_token_id")) {
+            const char* slots[] = {"tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"};
+            size_t next = 0;
+            for (int64_t id : idList((*genFile)["eos_token_id"])) {
+                if (!inVocab(id) || (special.count("eos") && special["eos"] == id)) continue;
+                if (!special.count("eos")) {
+                    special["eos"] = id;
+                    md.emplace_back("tokenizer.ggml.eos_token_id", u32(id));
+                } else if (next < 2) {
+                    md.emplace_back(slots[next++], u32(id));
+                }
+            }
+        }
+        // GGUF has single eot/eom ids where HF lists several; readers of the ecosystem find the
+        // rest by their text. Name the usual end-of-turn marker so that readers going by ids stop
+        // there too.
+        if (!hasKey("tokenizer.ggml.eot_token_id"))
+            for (const char* text : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+                                     "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>"})
+                if (auto id = addedId(text)) {
+                    md.emplace_back("tokenizer.ggml.eot_token_id", u32(*id));
+                    break;
+                }
+        if (!hasKey("tokenizer.ggml.eom_token_id"))
+            if (auto id = addedId("<|eom_id|>")) md.emplace_back("tokenizer.ggml.eom_token_id", u32(*id));
+    }
+
+    std::optional<std::string> contentOf(const char* kind) const {
+        if (!special.count(kind)) return std::nullopt;
+        auto it = added.find(special.at(kind));
+        return it != added.end() ? std::optional<std::string>(it->second.content) : byId[special.at(kind)];
+    }
+
+    // Whether encode() adds BOS/EOS: the post-processor template, overridden by tokenizer_config;
+    // and for SentencePiece whether a "▁" goes before the first word (llama-2: yes, gemma-3: no).
+    void addBosEosFlags() {
+        std::optional<bool> addBos, addEos;
+        templateAdds(tj.value("post_processor", json()), contentOf("bos"), contentOf("eos"), addBos, addEos);
+        if (cfg) {
+            if (cfg->contains("add_bos_token") && (*cfg)["add_bos_token"].is_boolean()) addBos = (*cfg)["add_bos_token"].get<bool>();
+            if (cfg->contains("add_eos_token") && (*cfg)["add_eos_token"].is_boolean()) addEos = (*cfg)["add_eos_token"].get<bool>();
+        }
+        md.emplace_back("tokenizer.ggml.add_bos_token", gguf::Value{addBos.value_or(false)});
+        md.emplace_back("tokenizer.ggml.add_eos_token", gguf::Value{addEos.value_or(false)});
+        if (!sentencePiece) return;
+        bool prefix = tj.contains("normalizer") && tj["normalizer"].dump().find("\"Prepend\"") != std::string::npos;
+        if (!prefix && tj.contains("pre_tokenizer") && tj["pre_tokenizer"].is_object())
+            prefix = tj["pre_tokenizer"].value("type", "") == "Metaspace" &&
+                     tj["pre_tokenizer"].value("prepend_scheme", "always") != "never";
+        md.emplace_back("tokenizer.ggml.add_space_prefix", gguf::Value{prefix});
+    }
+};
+
 }  // namespace
 
 std::string detectPreTokenizer(const std::string& tokenizerJsonText) {
@@ -198,175 +389,15 @@ std::string detectPreTokenizer(const std::string& tokenizerJsonText) {
 }
 
 Metadata tokenizerMetadata(const fs::path& folder, uint32_t vocabSize) {
-    const fs::path tokFile = folder / "tokenizer.json";
-    json tj = *readJson(tokFile, true);
-    auto cfgOpt = readJson(folder / "tokenizer_config.json", false);
-    auto configOpt = readJson(folder / "config.json", false);
-    auto genOpt = readJson(folder / "generation_config.json", false);
-    const json* cfg = cfgOpt && cfgOpt->is_object() ? &*cfgOpt : nullptr;
-
-    if (!tj.is_object() || !tj.contains("model") || !tj["model"].is_object())
-        throw FormatError(tokFile.string() + ": no \"model\" object");
-    const json& model = tj["model"];
-    if (model.value("type", "") != "BPE")
-        throw FormatError(tokFile.string() + ": tokenizer model '" + model.value("type", "?") +
-                          "' is not supported (only BPE tokenizers convert to GGUF here)");
-    const bool sentencePiece = model.value("byte_fallback", false);
-    if (!model.contains("vocab") || !model["vocab"].is_object())
-        throw FormatError(tokFile.string() + ": model.vocab is missing");
-
-    // id -> text, from the base vocabulary and the added tokens.
-    std::vector<std::optional<std::string>> byId(vocabSize);
-    for (const auto& [text, id] : model["vocab"].items()) {
-        if (!id.is_number_integer()) throw FormatError(tokFile.string() + ": vocab entry '" + text + "' has no id");
-        auto i = id.get<int64_t>();
-        if (i >= 0 && i < vocabSize) byId[static_cast<size_t>(i)] = text;
-    }
-    std::unordered_map<int64_t, AddedToken> added;
-    std::unordered_map<std::string, int64_t> addedByContent;
-    if (tj.contains("added_tokens") && tj["added_tokens"].is_array()) {
-        for (const auto& a : tj["added_tokens"]) {
-            if (!a.contains("id") || !a.contains("content")) continue;
-            int64_t id = a["id"].get<int64_t>();
-            AddedToken t{a["content"].get<std::string>(), a.value("special", false)};
-            addedByContent.emplace(t.content, id);
-            if (id >= 0 && id < vocabSize) byId[static_cast<size_t>(id)] = t.content;
-            added[id] = std::move(t);
-        }
-    }
-
-    // Special-token ids: tokenizer_config's token strings first, config.json's ids as a fallback.
-    std::map<std::string, int64_t> special;
-    const std::pair<const char*, const char*> kinds[] = {
-        {"bos", "bos_token_id"}, {"eos", "eos_token_id"}, {"unk", "unknown_token_id"},
-        {"sep", "seperator_token_id"}, {"pad", "padding_token_id"}, {"cls", "cls_token_id"},
-        {"mask", "mask_token_id"}};
-    for (const auto& [kind, key] : kinds) {
-        if (!cfg) break;
-        auto content = tokenContent(*cfg, std::string(kind) + "_token");
-        if (!content) continue;
-        auto it = addedByContent.find(*content);
-        if (it != addedByContent.end() && it->second < vocabSize) special[kind] = it->second;
-    }
-    if (configOpt && configOpt->is_object())
-        for (const auto& [kind, key] : kinds) {
-            auto it = configOpt->find(std::string(kind) + "_token_id");
-            if (special.count(kind) || it == configOpt->end() || !it->is_number_integer()) continue;
-            auto id = it->get<int64_t>();
-            if (id >= 0 && id < vocabSize) special[kind] = id;
-        }
-
-    Metadata md;
-    md.emplace_back("tokenizer.ggml.model", str(sentencePiece ? "llama" : "gpt2"));
-    if (!sentencePiece) md.emplace_back("tokenizer.ggml.pre", str(detectPreTokenizer(tj.dump())));
-
-    auto merges = sentencePiece ? std::vector<std::string>() : readMerges(model);
-    std::unordered_map<std::string, int64_t> mergeRank;  // SentencePiece scores come from merge order
-    if (sentencePiece) {
-        auto spMerges = readMerges(model);
-        for (size_t r = 0; r < spMerges.size(); ++r) {
-            auto sp = spMerges[r].find(' ');
-            if (sp == std::string::npos) continue;
-            mergeRank.emplace(spMerges[r].substr(0, sp) + spMerges[r].substr(sp + 1), static_cast<int64_t>(r));
-        }
-    }
-    const int64_t unkId = special.count("unk") ? special["unk"] : -1;
-
-    std::vector<std::string> tokens(vocabSize);
-    std::vector<int32_t> types(vocabSize);
-    std::vector<float> scores(sentencePiece ? vocabSize : 0);
-    for (uint32_t i = 0; i < vocabSize; ++i) {
-        if (!byId[i]) {
-            tokens[i] = "[PAD" + std::to_string(i) + "]";
-            types[i] = kUnused;
-            if (sentencePiece) scores[i] = -1e9f;
-            continue;
-        }
-        tokens[i] = *byId[i];
-        auto a = added.find(i);
-        if (sentencePiece) {
-            auto r = mergeRank.find(tokens[i]);
-            // Higher score merges first: the merge rank order, with unmerged pieces below all merges.
-            scores[i] = r != mergeRank.end() ? -static_cast<float>(r->second)
-                                             : -static_cast<float>(mergeRank.size() + i);
-            if (unkId == static_cast<int64_t>(i)) types[i] = kUnknown;
-            else if (isByteToken(tokens[i])) types[i] = kByte;
-            else if (a != added.end()) types[i] = a->second.special ? kControl : kUserDefined;
-            else types[i] = kNormal;
-        } else {
-            if (a != added.end()) types[i] = (a->second.special || looksSpecial(tokens[i])) ? kControl : kUserDefined;
-            else types[i] = kNormal;
-        }
-    }
-    md.emplace_back("tokenizer.ggml.tokens", arrayOf(gguf::ValueType::String, std::move(tokens)));
-    if (sentencePiece) md.emplace_back("tokenizer.ggml.scores", arrayOf(gguf::ValueType::Float32, std::move(scores)));
-    md.emplace_back("tokenizer.ggml.token_type", arrayOf(gguf::ValueType::Int32, std::move(types)));
-    if (!merges.empty()) md.emplace_back("tokenizer.ggml.merges", arrayOf(gguf::ValueType::String, std::move(merges)));
-
-    for (const auto& [kind, key] : kinds)
-        if (special.count(kind)) md.emplace_back(std::string("tokenizer.ggml.") + key, u32(special[kind]));
-
-    // Other end-of-generation ids (generation_config.json lists e.g. <|eot_id|> and <|eom_id|>).
-    if (genOpt && genOpt->is_object() && genOpt->contains("eos_token_id")) {
-        std::vector<const char*> slots = {"tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"};
-        size_t next = 0;
-        for (int64_t id : idList((*genOpt)["eos_token_id"])) {
-            if (id < 0 || id >= vocabSize || (special.count("eos") && special["eos"] == id)) continue;
-            if (!special.count("eos")) {
-                special["eos"] = id;
-                md.emplace_back("tokenizer.ggml.eos_token_id", u32(id));
-            } else if (next < slots.size()) {
-                md.emplace_back(slots[next++], u32(id));
-            }
-        }
-    }
-
-    // GGUF has single eot/eom ids where HF configs list several end-of-generation ids; readers of
-    // the ecosystem find the rest by their text. Name the usual end-of-turn marker explicitly so
-    // that readers going by ids alone stop there too.
-    auto hasKey = [&](const std::string& key) {
-        return std::any_of(md.begin(), md.end(), [&](const auto& kv) { return kv.first == key; });
-    };
-    auto addedId = [&](const char* text) -> std::optional<int64_t> {
-        auto it = addedByContent.find(text);
-        if (it == addedByContent.end() || it->second >= vocabSize) return std::nullopt;
-        if (special.count("eos") && special["eos"] == it->second) return std::nullopt;
-        return it->second;
-    };
-    if (!hasKey("tokenizer.ggml.eot_token_id"))
-        for (const char* text : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                                 "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>"})
-            if (auto id = addedId(text)) {
-                md.emplace_back("tokenizer.ggml.eot_token_id", u32(*id));
-                break;
-            }
-    if (!hasKey("tokenizer.ggml.eom_token_id"))
-        if (auto id = addedId("<|eom_id|>")) md.emplace_back("tokenizer.ggml.eom_token_id", u32(*id));
-
-    // Whether encode() adds BOS/EOS: the post-processor template, overridden by tokenizer_config.
-    std::optional<bool> addBos, addEos;
-    auto contentOf = [&](const char* kind) -> std::optional<std::string> {
-        if (!special.count(kind)) return std::nullopt;
-        auto it = added.find(special[kind]);
-        return it != added.end() ? std::optional<std::string>(it->second.content) : byId[special[kind]];
-    };
-    templateAdds(tj.value("post_processor", json()), contentOf("bos"), contentOf("eos"), addBos, addEos);
-    if (cfg) {
-        if (cfg->contains("add_bos_token") && (*cfg)["add_bos_token"].is_boolean()) addBos = (*cfg)["add_bos_token"].get<bool>();
-        if (cfg->contains("add_eos_token") && (*cfg)["add_eos_token"].is_boolean()) addEos = (*cfg)["add_eos_token"].get<bool>();
-    }
-    md.emplace_back("tokenizer.ggml.add_bos_token", gguf::Value{addBos.value_or(false)});
-    md.emplace_back("tokenizer.ggml.add_eos_token", gguf::Value{addEos.value_or(false)});
-    if (sentencePiece) {
-        // The "▁" prefix SentencePiece adds before the first word (llama-2: yes, gemma-3: no).
-        bool prefix = tj.contains("normalizer") && tj["normalizer"].dump().find("\"Prepend\"") != std::string::npos;
-        if (!prefix && tj.contains("pre_tokenizer") && tj["pre_tokenizer"].is_object())
-            prefix = tj["pre_tokenizer"].value("type", "") == "Metaspace" &&
-                     tj["pre_tokenizer"].value("prepend_scheme", "always") != "never";
-        md.emplace_back("tokenizer.ggml.add_space_prefix", gguf::Value{prefix});
-    }
-    addChatTemplate(md, cfg, folder);
-    return md;
+    VocabBuilder b(folder, vocabSize);
+    b.readVocabulary();
+    b.findSpecialIds();
+    b.addTokens();
+    b.addSpecialIds();
+    b.addEndOfGeneration();
+    b.addBosEosFlags();
+    addChatTemplate(b.md, b.cfg, folder);
+    return std::move(b.md);
 }
 
 }  // namespace hearth::convert
