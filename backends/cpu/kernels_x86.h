@@ -552,6 +552,64 @@ void dotQ6_KInterleaved(int64_t k, const void* weight, const void* act, size_t s
                    static_cast<const uint8_t*>(act) + groups * kK6GroupBytes, stride, tail);
     for (int c = 0; c < NC; ++c) out[c] = _mm512_reduce_add_ps(acc[c]) + tail[c];
 }
+// Q8_0 against Q8I: the Q4_0 scheme with 32 signed bytes per block. Two transposes (bytes 0-15
+// and 16-31 of each block) give the "low" and "high" dwords of Q8I; the weights are biased by
+// 128 to make them unsigned for dpbusd, and the bias comes back out through the block sums.
+template <int NC>
+void dotQ8_0Interleaved(int64_t k, const void* weight, const void* act, size_t stride, float* out) {
+    const auto* w = static_cast<const BlockQ8_0*>(weight);
+    const int64_t nb = k / kQK, groups = nb / kInterleaveGroup;
+    const uint8_t* a[NC];
+    __m512 acc[NC];
+    for (int c = 0; c < NC; ++c) {
+        a[c] = static_cast<const uint8_t*>(act) + c * stride;
+        acc[c] = _mm512_setzero_ps();
+    }
+    const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+    const __m512 bias128 = _mm512_set1_ps(128.0f);
+    const __m512i offsets = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15),
+        _mm512_set1_epi32(static_cast<int>(sizeof(BlockQ8_0))));
+    for (int64_t g = 0; g < groups; ++g) {
+        const BlockQ8_0* blk = w + g * kInterleaveGroup;
+        __m512i wv[2][4];
+        for (int half = 0; half < 2; ++half) {
+            __m512i z[4];
+            for (int i = 0; i < 4; ++i) {
+                auto q = [&](int j) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[4 * i + j].qs + 16 * half)); };
+                __m512i v = _mm512_castsi128_si512(q(0));
+                v = _mm512_inserti32x4(v, q(1), 1);
+                v = _mm512_inserti32x4(v, q(2), 2);
+                z[i] = _mm512_inserti32x4(v, q(3), 3);
+            }
+            const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+            const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+            wv[half][0] = _mm512_xor_si512(_mm512_unpacklo_epi64(t0, t2), bias);
+            wv[half][1] = _mm512_xor_si512(_mm512_unpackhi_epi64(t0, t2), bias);
+            wv[half][2] = _mm512_xor_si512(_mm512_unpacklo_epi64(t1, t3), bias);
+            wv[half][3] = _mm512_xor_si512(_mm512_unpackhi_epi64(t1, t3), bias);
+        }
+        const __m512i dBits = _mm512_i32gather_epi32(offsets, static_cast<const void*>(blk), 1);
+        const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dBits));
+        for (int c = 0; c < NC; ++c) {
+            const uint8_t* ag = a[c] + g * kInterleaveGroupBytes;
+            __m512i sum = _mm512_setzero_si512();
+            for (int t = 0; t < 4; ++t) {
+                sum = _mm512_dpbusd_epi32(sum, wv[0][t], _mm512_loadu_si512(ag + 128 * t));
+                sum = _mm512_dpbusd_epi32(sum, wv[1][t], _mm512_loadu_si512(ag + 128 * t + 64));
+            }
+            const __m512 da = _mm512_loadu_ps(reinterpret_cast<const float*>(ag + 512));
+            const __m512 sa = _mm512_loadu_ps(reinterpret_cast<const float*>(ag + 576));
+            const __m512 blockDot = _mm512_fnmadd_ps(bias128, sa, _mm512_mul_ps(da, _mm512_cvtepi32_ps(sum)));
+            acc[c] = _mm512_fmadd_ps(dw, blockDot, acc[c]);
+        }
+    }
+    float tail[NC] = {};
+    if (nb > groups * kInterleaveGroup)
+        dot32Cols<BlockQ8_0, NC>((nb - groups * kInterleaveGroup) * kQK, w + groups * kInterleaveGroup,
+                                 static_cast<const uint8_t*>(act) + groups * kInterleaveGroupBytes, stride, tail);
+    for (int c = 0; c < NC; ++c) out[c] = _mm512_reduce_add_ps(acc[c]) + tail[c];
+}
 #define HEARTH_HAVE_Q4_0_INTERLEAVED 1
 #endif
 
@@ -581,6 +639,8 @@ template <int NC> void q40i(int64_t k, const void* w, const void* a, size_t s, f
 HEARTH_COLS_DISPATCH(dotQ4_0I, q40i)
 template <int NC> void q4ki(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ4_KInterleaved<NC>(k, w, a, s, o); }
 HEARTH_COLS_DISPATCH(dotQ4_KI, q4ki)
+template <int NC> void q80i(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ8_0Interleaved<NC>(k, w, a, s, o); }
+HEARTH_COLS_DISPATCH(dotQ8_0I, q80i)
 template <int NC> void q6ki(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ6_KInterleaved<NC>(k, w, a, s, o); }
 HEARTH_COLS_DISPATCH(dotQ6_KI, q6ki)
 #endif
@@ -632,6 +692,8 @@ void fill(KernelTable& t, const char* name) {
     slot(DType::Q4_K) = dotQ4_KI;
     t.act[static_cast<uint32_t>(DType::Q4_K)] = ActFormat::Q8KI;
     slot(DType::Q6_K) = dotQ6_KI;
+    slot(DType::Q8_0) = dotQ8_0I;
+    t.act[static_cast<uint32_t>(DType::Q8_0)] = ActFormat::Q8I;
     t.act[static_cast<uint32_t>(DType::Q6_K)] = ActFormat::Q8K6I;
 #endif
     t.dotF16 = dotF16;
