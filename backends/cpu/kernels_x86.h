@@ -610,6 +610,78 @@ void dotQ8_0Interleaved(int64_t k, const void* weight, const void* act, size_t s
                                  static_cast<const uint8_t*>(act) + groups * kInterleaveGroupBytes, stride, tail);
     for (int c = 0; c < NC; ++c) out[c] = _mm512_reduce_add_ps(acc[c]) + tail[c];
 }
+// Q5_0 against Q8I: the Q4_0 scheme plus the fifth bits. A gather brings each block's 32 qh bits
+// into its lane; for dword t a byte shuffle and a bit test turn the four bits of those weights
+// into 0x10 bytes (mask registers, no multiplies).
+template <int NC>
+void dotQ5_0Interleaved(int64_t k, const void* weight, const void* act, size_t stride, float* out) {
+    const auto* w = static_cast<const BlockQ5_0*>(weight);
+    const int64_t nb = k / kQK, groups = nb / kInterleaveGroup;
+    const uint8_t* a[NC];
+    __m512 acc[NC];
+    for (int c = 0; c < NC; ++c) {
+        a[c] = static_cast<const uint8_t*>(act) + c * stride;
+        acc[c] = _mm512_setzero_ps();
+    }
+    const __m512i low4 = _mm512_set1_epi8(0x0F), fifth = _mm512_set1_epi8(0x10);
+    const __m512 sixteen = _mm512_set1_ps(16.0f);
+    const __m512i offsets = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15),
+        _mm512_set1_epi32(static_cast<int>(sizeof(BlockQ5_0))));
+    // For dword t (and t + 4 for the high nibbles): which qh byte to spread over the dword's four
+    // bytes, and which bit of it each byte tests.
+    __m512i spread[8], bitOf[8];
+    for (int t = 0; t < 8; ++t) {
+        const int bit0 = t < 4 ? 4 * t : 16 + 4 * (t - 4);
+        const char byte = static_cast<char>(bit0 / 8);
+        spread[t] = _mm512_add_epi8(_mm512_set1_epi32(static_cast<int>(0x01010101u * static_cast<unsigned>(byte))),
+                                    _mm512_set4_epi32(0x0C0C0C0C, 0x08080808, 0x04040404, 0));
+        const int shift = bit0 % 8;
+        bitOf[t] = _mm512_set1_epi32(static_cast<int>((1u << shift) | (2u << (shift + 8)) | (4u << (shift + 16)) | (8u << (shift + 24))));
+    }
+    for (int64_t g = 0; g < groups; ++g) {
+        const BlockQ5_0* blk = w + g * kInterleaveGroup;
+        __m512i z[4];
+        for (int i = 0; i < 4; ++i) {
+            auto q = [&](int j) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[4 * i + j].qs)); };
+            __m512i v = _mm512_castsi128_si512(q(0));
+            v = _mm512_inserti32x4(v, q(1), 1);
+            v = _mm512_inserti32x4(v, q(2), 2);
+            z[i] = _mm512_inserti32x4(v, q(3), 3);
+        }
+        const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+        const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+        const __m512i wv[4] = {_mm512_unpacklo_epi64(t0, t2), _mm512_unpackhi_epi64(t0, t2),
+                               _mm512_unpacklo_epi64(t1, t3), _mm512_unpackhi_epi64(t1, t3)};
+        const __m512i qh = _mm512_i32gather_epi32(offsets, static_cast<const void*>(blk[0].qh), 1);
+        __m512i lo[4], hi[4];
+        for (int t = 0; t < 4; ++t) {
+            const __mmask64 bitsLo = _mm512_test_epi8_mask(_mm512_shuffle_epi8(qh, spread[t]), bitOf[t]);
+            const __mmask64 bitsHi = _mm512_test_epi8_mask(_mm512_shuffle_epi8(qh, spread[t + 4]), bitOf[t + 4]);
+            lo[t] = _mm512_or_si512(_mm512_and_si512(wv[t], low4), _mm512_maskz_mov_epi8(bitsLo, fifth));
+            hi[t] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(wv[t], 4), low4), _mm512_maskz_mov_epi8(bitsHi, fifth));
+        }
+        const __m512i dBits = _mm512_i32gather_epi32(offsets, static_cast<const void*>(blk), 1);
+        const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dBits));
+        for (int c = 0; c < NC; ++c) {
+            const uint8_t* ag = a[c] + g * kInterleaveGroupBytes;
+            __m512i sum = _mm512_setzero_si512();
+            for (int t = 0; t < 4; ++t) {
+                sum = _mm512_dpbusd_epi32(sum, lo[t], _mm512_loadu_si512(ag + 128 * t));
+                sum = _mm512_dpbusd_epi32(sum, hi[t], _mm512_loadu_si512(ag + 128 * t + 64));
+            }
+            const __m512 da = _mm512_loadu_ps(reinterpret_cast<const float*>(ag + 512));
+            const __m512 sa = _mm512_loadu_ps(reinterpret_cast<const float*>(ag + 576));
+            const __m512 blockDot = _mm512_fnmadd_ps(sixteen, sa, _mm512_mul_ps(da, _mm512_cvtepi32_ps(sum)));
+            acc[c] = _mm512_fmadd_ps(dw, blockDot, acc[c]);
+        }
+    }
+    float tail[NC] = {};
+    if (nb > groups * kInterleaveGroup)
+        dot32Cols<BlockQ5_0, NC>((nb - groups * kInterleaveGroup) * kQK, w + groups * kInterleaveGroup,
+                                 static_cast<const uint8_t*>(act) + groups * kInterleaveGroupBytes, stride, tail);
+    for (int c = 0; c < NC; ++c) out[c] = _mm512_reduce_add_ps(acc[c]) + tail[c];
+}
 #define HEARTH_HAVE_Q4_0_INTERLEAVED 1
 #endif
 
@@ -641,6 +713,8 @@ template <int NC> void q4ki(int64_t k, const void* w, const void* a, size_t s, f
 HEARTH_COLS_DISPATCH(dotQ4_KI, q4ki)
 template <int NC> void q80i(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ8_0Interleaved<NC>(k, w, a, s, o); }
 HEARTH_COLS_DISPATCH(dotQ8_0I, q80i)
+template <int NC> void q50i(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ5_0Interleaved<NC>(k, w, a, s, o); }
+HEARTH_COLS_DISPATCH(dotQ5_0I, q50i)
 template <int NC> void q6ki(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ6_KInterleaved<NC>(k, w, a, s, o); }
 HEARTH_COLS_DISPATCH(dotQ6_KI, q6ki)
 #endif
@@ -694,6 +768,8 @@ void fill(KernelTable& t, const char* name) {
     slot(DType::Q6_K) = dotQ6_KI;
     slot(DType::Q8_0) = dotQ8_0I;
     t.act[static_cast<uint32_t>(DType::Q8_0)] = ActFormat::Q8I;
+    slot(DType::Q5_0) = dotQ5_0I;
+    t.act[static_cast<uint32_t>(DType::Q5_0)] = ActFormat::Q8I;
     t.act[static_cast<uint32_t>(DType::Q6_K)] = ActFormat::Q8K6I;
 #endif
     t.dotF16 = dotF16;
