@@ -5,6 +5,7 @@
 //
 // Not a stand-alone header: kernels_x86.h includes it inside its per-instruction-set namespace,
 // after its 256-bit kernels (used here for the blocks after the last whole group).
+
 // Q4_0 against Q8I, 16 blocks per step. Four 128-bit loads per 4 blocks and a 4x4 dword
 // transpose put dword t of all 16 blocks' nibbles into one vector, so that 8 dpbusd give the 16
 // block sums in 16 lanes, and the block scales are applied once per 16 blocks as one vector:
@@ -86,7 +87,8 @@ constexpr KLaneTables makeKLaneTables() {
 }
 alignas(64) constexpr KLaneTables kKLanes = makeKLaneTables();
 
-inline __m128i load32x2(const BlockQ4_K* blk, size_t offset) {
+template <class Block>
+inline __m128i load32x2(const Block* blk, size_t offset) {
     auto word = [&](int sb) {
         int32_t v;
         std::memcpy(&v, reinterpret_cast<const uint8_t*>(blk + sb) + offset, 4);
@@ -98,8 +100,10 @@ inline __m128i load32x2(const BlockQ4_K* blk, size_t offset) {
 // d * scale and dmin * min of each lane's low (2p) and high (2p+1) sub-block, for two Q4_K
 // blocks. The 6-bit fields are unpacked with 32-bit masks straight from the weights (no round
 // trip through the stack, which would stall store forwarding).
-inline void scalesMinsInLanes(const BlockQ4_K* blk, __m512& scLo, __m512& scHi, __m512& mnLo, __m512& mnHi) {
-    const size_t at = offsetof(BlockQ4_K, scales);
+template <class Block>  // BlockQ4_K or BlockQ5_K: d, dmin and scales at the same offsets
+inline void scalesMinsInLanes(const Block* blk, __m512& scLo, __m512& scHi, __m512& mnLo, __m512& mnHi) {
+    static_assert(offsetof(BlockQ4_K, scales) == offsetof(BlockQ5_K, scales));
+    const size_t at = offsetof(Block, scales);
     const __m128i s0 = load32x2(blk, at), s1 = load32x2(blk, at + 4), s2 = load32x2(blk, at + 8);
     const __m128i low6 = _mm_set1_epi32(0x3f3f3f3f), low4 = _mm_set1_epi32(0x0f0f0f0f), top2 = _mm_set1_epi32(0x03030303);
     const __m128i scA = _mm_and_si128(s0, low6);
@@ -124,9 +128,27 @@ inline void scalesMinsInLanes(const BlockQ4_K* blk, __m512& scLo, __m512& scHi, 
 // Q4_K against Q8KI, two super-blocks per step: four 64-byte loads and a 4x4 dword transpose
 // put one 16-byte chunk of qs in each lane, whose low and high nibbles belong to one sub-block
 // each, so 8 dpbusd give 32 half-sub-block sums and scales and mins are applied as vectors.
-template <int NC>
-void dotQ4_KInterleaved(int64_t k, const void* weight, const void* act, size_t stride, float* out) {
-    const auto* w = static_cast<const BlockQ4_K*>(weight);
+struct Q5KLaneTables {
+    int32_t qhIndex[4][16];  // dword of [qh of sb0 | qh of sb1] for dword t of each lane
+    int32_t shift[16];       // 2p: the bit of the lane's low sub-block
+};
+constexpr Q5KLaneTables makeQ5KLaneTables() {
+    Q5KLaneTables t{};
+    for (int lane = 0; lane < 16; ++lane) {
+        const KLane l = kLane(lane);
+        for (int d = 0; d < 4; ++d) t.qhIndex[d][lane] = 8 * l.sb + 4 * l.half + d;
+        t.shift[lane] = 2 * l.pair;
+    }
+    return t;
+}
+alignas(64) constexpr Q5KLaneTables kQ5KLanes = makeQ5KLaneTables();
+
+// Q5_K adds the fifth bits: lane (pair p, half) takes qh dword 4 * half + t of its super-block,
+// bit 2p for the low nibbles and 2p + 1 for the high ones.
+template <class Block, int NC>
+void dotQ45KInterleaved(int64_t k, const void* weight, const void* act, size_t stride, float* out) {
+    constexpr bool kHigh = sizeof(Block) == sizeof(BlockQ5_K);
+    const auto* w = static_cast<const Block*>(weight);
     const int64_t nb = k / kQKK, groups = nb / kKGroup;
     const uint8_t* a[NC];
     __m512 acc[NC], accMin[NC];
@@ -134,9 +156,15 @@ void dotQ4_KInterleaved(int64_t k, const void* weight, const void* act, size_t s
         a[c] = static_cast<const uint8_t*>(act) + c * stride;
         acc[c] = accMin[c] = _mm512_setzero_ps();
     }
-    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    const __m512i low4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
+    __m512i qhIndex[4], shiftLo, shiftHi;
+    if constexpr (kHigh) {
+        for (int t = 0; t < 4; ++t) qhIndex[t] = _mm512_load_si512(kQ5KLanes.qhIndex[t]);
+        shiftLo = _mm512_load_si512(kQ5KLanes.shift);
+        shiftHi = _mm512_add_epi32(shiftLo, _mm512_set1_epi32(1));
+    }
     for (int64_t g = 0; g < groups; ++g) {
-        const BlockQ4_K* blk = w + g * kKGroup;
+        const Block* blk = w + g * kKGroup;
         const __m512i z0 = _mm512_loadu_si512(blk[0].qs), z1 = _mm512_loadu_si512(blk[0].qs + 64);
         const __m512i z2 = _mm512_loadu_si512(blk[1].qs), z3 = _mm512_loadu_si512(blk[1].qs + 64);
         const __m512i t0 = _mm512_unpacklo_epi32(z0, z1), t1 = _mm512_unpackhi_epi32(z0, z1);
@@ -147,6 +175,15 @@ void dotQ4_KInterleaved(int64_t k, const void* weight, const void* act, size_t s
         for (int t = 0; t < 4; ++t) {
             lo[t] = _mm512_and_si512(wv[t], low4);
             hi[t] = _mm512_and_si512(_mm512_srli_epi16(wv[t], 4), low4);
+        }
+        if constexpr (kHigh) {
+            const __m512i qh = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[0].qh))),
+                                                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[1].qh)), 1);
+            for (int t = 0; t < 4; ++t) {
+                const __m512i q = _mm512_permutexvar_epi32(qhIndex[t], qh);
+                lo[t] = _mm512_or_si512(lo[t], _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi32(q, shiftLo), one), 4));
+                hi[t] = _mm512_or_si512(hi[t], _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi32(q, shiftHi), one), 4));
+            }
         }
         __m512 scLo, scHi, mnLo, mnHi;
         scalesMinsInLanes(blk, scLo, scHi, mnLo, mnHi);
@@ -166,7 +203,7 @@ void dotQ4_KInterleaved(int64_t k, const void* weight, const void* act, size_t s
     }
     float tail[NC] = {};
     if (nb > groups * kKGroup)
-        dotQ45K<BlockQ4_K, NC>((nb - groups * kKGroup) * kQKK, w + groups * kKGroup,
+        dotQ45K<Block, NC>((nb - groups * kKGroup) * kQKK, w + groups * kKGroup,
                                static_cast<const uint8_t*>(act) + groups * kKGroupBytes, stride, tail);
     for (int c = 0; c < NC; ++c) out[c] = _mm512_reduce_add_ps(_mm512_sub_ps(acc[c], accMin[c])) + tail[c];
 }

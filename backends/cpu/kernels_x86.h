@@ -332,8 +332,10 @@ HEARTH_COLS_DISPATCH(dotBF16W, bf16)
 #if defined(HEARTH_HAVE_INTERLEAVED)
 template <int NC> void q40i(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ4_0Interleaved<NC>(k, w, a, s, o); }
 HEARTH_COLS_DISPATCH(dotQ4_0I, q40i)
-template <int NC> void q4ki(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ4_KInterleaved<NC>(k, w, a, s, o); }
+template <int NC> void q4ki(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ45KInterleaved<BlockQ4_K, NC>(k, w, a, s, o); }
 HEARTH_COLS_DISPATCH(dotQ4_KI, q4ki)
+template <int NC> void q5ki(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ45KInterleaved<BlockQ5_K, NC>(k, w, a, s, o); }
+HEARTH_COLS_DISPATCH(dotQ5_KI, q5ki)
 template <int NC> void q80i(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ8_0Interleaved<NC>(k, w, a, s, o); }
 HEARTH_COLS_DISPATCH(dotQ8_0I, q80i)
 template <int NC> void q50i(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ5_0Interleaved<NC>(k, w, a, s, o); }
@@ -388,6 +390,8 @@ void fill(KernelTable& t, const char* name) {
     t.act[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8I;
     slot(DType::Q4_K) = dotQ4_KI;
     t.act[static_cast<uint32_t>(DType::Q4_K)] = ActFormat::Q8KI;
+    slot(DType::Q5_K) = dotQ5_KI;
+    t.act[static_cast<uint32_t>(DType::Q5_K)] = ActFormat::Q8KI;
     slot(DType::Q6_K) = dotQ6_KI;
     slot(DType::Q8_0) = dotQ8_0I;
     t.act[static_cast<uint32_t>(DType::Q8_0)] = ActFormat::Q8I;
