@@ -68,6 +68,66 @@ void dotQ4_0Interleaved(int64_t k, const void* weight, const void* act, size_t s
     for (int c = 0; c < NC; ++c)
         out[c] = _mm512_reduce_add_ps(acc[c]) + tail[c];
 }
+
+// Q4_1: the Q4_0 kernel with a per-block minimum m (gathered with d) instead of the -8.
+template <int NC>
+void dotQ4_1Interleaved(int64_t k, const void* weight, const void* act, size_t stride, float* out) {
+    const auto* w = static_cast<const BlockQ4_1*>(weight);
+    const int64_t nb = k / kQK, groups = nb / kInterleaveGroup;
+    const uint8_t* a[NC];
+    __m512 acc[NC];
+    for (int c = 0; c < NC; ++c) {
+        a[c] = static_cast<const uint8_t*>(act) + c * stride;
+        acc[c] = _mm512_setzero_ps();
+    }
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    // Byte offset of the block in each lane (lane L holds block 4 * (L % 4) + L / 4).
+    const __m512i offsets = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15),
+        _mm512_set1_epi32(static_cast<int>(sizeof(BlockQ4_1))));
+    for (int64_t g = 0; g < groups; ++g) {
+        const BlockQ4_1* blk = w + g * kInterleaveGroup;
+        __m512i z[4];
+        for (int i = 0; i < 4; ++i) {
+            auto q = [&](int j) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[4 * i + j].qs)); };
+            __m512i v = _mm512_castsi128_si512(q(0));
+            v = _mm512_inserti32x4(v, q(1), 1);
+            v = _mm512_inserti32x4(v, q(2), 2);
+            z[i] = _mm512_inserti32x4(v, q(3), 3);
+        }
+        const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+        const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+        const __m512i wv[4] = {_mm512_unpacklo_epi64(t0, t2), _mm512_unpackhi_epi64(t0, t2),
+                               _mm512_unpacklo_epi64(t1, t3), _mm512_unpackhi_epi64(t1, t3)};
+        __m512i lo[4], hi[4];
+        for (int t = 0; t < 4; ++t) {
+            lo[t] = _mm512_and_si512(wv[t], low4);
+            hi[t] = _mm512_and_si512(_mm512_srli_epi16(wv[t], 4), low4);
+        }
+        const __m512i dBits = _mm512_i32gather_epi32(offsets, static_cast<const void*>(blk), 1);
+        const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dBits));
+        const __m512 mw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dBits, 16)));
+        for (int c = 0; c < NC; ++c) {
+            const uint8_t* ag = a[c] + g * kInterleaveGroupBytes;
+            __m512i sum = _mm512_setzero_si512();
+            for (int t = 0; t < 4; ++t) {
+                sum = _mm512_dpbusd_epi32(sum, lo[t], _mm512_loadu_si512(ag + 128 * t));
+                sum = _mm512_dpbusd_epi32(sum, hi[t], _mm512_loadu_si512(ag + 128 * t + 64));
+            }
+            const __m512 da = _mm512_loadu_ps(reinterpret_cast<const float*>(ag + 512));
+            const __m512 sa = _mm512_loadu_ps(reinterpret_cast<const float*>(ag + 576));
+            // w = d q + m: dw * da * sum(q a) + m * sa.
+            acc[c] = _mm512_fmadd_ps(mw, sa, acc[c]);
+            acc[c] = _mm512_fmadd_ps(dw, _mm512_mul_ps(da, _mm512_cvtepi32_ps(sum)), acc[c]);
+        }
+    }
+    float tail[NC] = {};
+    if (nb > groups * kInterleaveGroup)
+        dot32Cols<BlockQ4_1, NC>((nb - groups * kInterleaveGroup) * kQK, w + groups * kInterleaveGroup,
+                                 static_cast<const uint8_t*>(act) + groups * kInterleaveGroupBytes, stride, tail);
+    for (int c = 0; c < NC; ++c)
+        out[c] = _mm512_reduce_add_ps(acc[c]) + tail[c];
+}
 // Lane tables of the Q8KI layout: for each lane, where its low sub-block's scale sits among the
 // 32 bytes [sb0 scales 0-3, sb1 scales 0-3, (unused 8), sb0 scales 4-7, sb1 scales 4-7, ...],
 // and where its super-block's d sits among [d0, dmin0, d1, dmin1].

@@ -340,6 +340,8 @@ template <int NC> void q80i(int64_t k, const void* w, const void* a, size_t s, f
 HEARTH_COLS_DISPATCH(dotQ8_0I, q80i)
 template <int NC> void q50i(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ5_0Interleaved<NC>(k, w, a, s, o); }
 HEARTH_COLS_DISPATCH(dotQ5_0I, q50i)
+template <int NC> void q41i(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ4_1Interleaved<NC>(k, w, a, s, o); }
+HEARTH_COLS_DISPATCH(dotQ4_1I, q41i)
 template <int NC> void q6ki(int64_t k, const void* w, const void* a, size_t s, float* o) { dotQ6_KInterleaved<NC>(k, w, a, s, o); }
 HEARTH_COLS_DISPATCH(dotQ6_KI, q6ki)
 #endif
@@ -397,6 +399,8 @@ void fill(KernelTable& t, const char* name) {
     t.act[static_cast<uint32_t>(DType::Q8_0)] = ActFormat::Q8I;
     slot(DType::Q5_0) = dotQ5_0I;
     t.act[static_cast<uint32_t>(DType::Q5_0)] = ActFormat::Q8I;
+    slot(DType::Q4_1) = dotQ4_1I;
+    t.act[static_cast<uint32_t>(DType::Q4_1)] = ActFormat::Q8I;
     t.act[static_cast<uint32_t>(DType::Q6_K)] = ActFormat::Q8K6I;
 #endif
     t.dotF16 = dotF16;
