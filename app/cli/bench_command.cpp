@@ -1,5 +1,7 @@
 // `hearth bench`: prefill and decode speed of a model, set against the machine's memory bandwidth
 // (decode at batch 1 reads every weight once per token, so bytes/s is its figure of merit).
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -36,6 +38,21 @@ uint64_t residentBytes() {
         std::getline(in, key);
     }
     return 0;
+}
+
+double cpuSeconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// The 1-minute load average: benchmarks on a busy machine say so.
+double loadAverage() {
+    std::ifstream in("/proc/loadavg");
+    double l = 0;
+    in >> l;
+    return l;
 }
 
 // Bytes one decode step reads: every weight matrix once (the embedding only one row, unless it is
@@ -103,12 +120,17 @@ int runBench(hearth::cli::Args& args) {
     session.decodeGreedy(prompt[0]);
     session.reset();
 
+    const double load = loadAverage();
+    double c0 = cpuSeconds();
     session.logits(prompt);
     double prefillSeconds = session.lastPrefillSeconds();
+    double prefillCpu = cpuSeconds() - c0;
     int32_t token = prompt.back();
     auto t0 = Clock::now();
+    c0 = cpuSeconds();
     for (long long i = 0; i < n; ++i) token = session.decodeGreedy(token);
     double decodeSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    double decodeCpu = cpuSeconds() - c0;
 
     double prefillTps = static_cast<double>(p) / prefillSeconds;
     double decodeTps = static_cast<double>(n) / decodeSeconds;
@@ -122,7 +144,8 @@ int runBench(hearth::cli::Args& args) {
          {"prompt_tokens", p}, {"gen_tokens", n}, {"prefill_tps", prefillTps}, {"decode_tps", decodeTps},
          {"bytes_per_token", perToken}, {"achieved_gbs", achieved}, {"weights_bytes", mem.weights},
          {"kv_cache_bytes", mem.kvCache}, {"scratch_bytes", mem.scratch}, {"resident_bytes", residentBytes()},
-         {"context_size", model->contextSize()}};
+         {"context_size", model->contextSize()}, {"prefill_cpu_seconds", prefillCpu},
+         {"decode_cpu_seconds", decodeCpu}, {"load_average", load}};
     if (membw > 0) {
         j["membw_copy_gbs"] = membw;
         j["fraction_of_membw"] = achieved / membw;
@@ -136,7 +159,9 @@ int runBench(hearth::cli::Args& args) {
     std::printf("  decode   %6lld tokens  %9.1f tok/s   %.1f MB/token  %.1f GB/s", n, decodeTps,
                 static_cast<double>(perToken) / 1e6, achieved);
     if (membw > 0) std::printf("  (%.0f %% of %.1f GB/s measured copy bandwidth)", 100 * achieved / membw, membw);
-    std::printf("\n  memory   weights %.1f MiB, KV cache %.1f MiB, scratch %.1f MiB, resident %.1f MiB\n",
+    std::printf("\n  cpu time prefill %.2f s, decode %.2f s (wall %.2f s, %.2f s); load average %.1f\n",
+                prefillCpu, decodeCpu, prefillSeconds, decodeSeconds, load);
+    std::printf("  memory   weights %.1f MiB, KV cache %.1f MiB, scratch %.1f MiB, resident %.1f MiB\n",
                 static_cast<double>(mem.weights) / 1048576.0, static_cast<double>(mem.kvCache) / 1048576.0,
                 static_cast<double>(mem.scratch) / 1048576.0, static_cast<double>(residentBytes()) / 1048576.0);
     return 0;

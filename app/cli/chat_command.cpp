@@ -159,7 +159,7 @@ int runChat(hearth::cli::Args& args) {
         }
         if (r.finish == FinishReason::Stopped) std::fprintf(stderr, "[stopped]\n");
         if (r.stats.droppedTurns > 0)
-            std::fprintf(stderr, "[the %d oldest messages no longer fit the context and were left out]\n",
+            std::fprintf(stderr, "[the %d oldest turns no longer fit the context and were left out]\n",
                          r.stats.droppedTurns);
         chat.turns.push_back({{"role", "assistant"}, {"content", r.text}});
         chat.last = r;

@@ -1,5 +1,6 @@
 // `hearth logits`: the last-position logits of a prompt, for comparisons with other engines.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <numeric>
 
@@ -8,6 +9,7 @@
 #include "app/cli/command.h"
 #include "app/cli/engine_flags.h"
 #include "inference/engine/engine.h"
+#include "inference/engine/model_graph.h"
 #include "inference/tokenizer/tokenizer.h"
 
 namespace {
@@ -15,7 +17,9 @@ namespace {
 constexpr const char* kUsage =
     "Usage: hearth logits --model M (--prompt-ids 1,2,3 | --prompt TEXT) [--top K] [--json] [options]\n\n"
     "Print the logits of the last prompt position: the K largest as {\"top\": [[id, logit], ...]},\n"
-    "or with --top 0 all of them as {\"logits\": [...]}. Default K = 10.\n\n";
+    "or with --top 0 all of them as {\"logits\": [...]}. Default K = 10.\n\n"
+    "  --dump               print every named intermediate of the forward pass to stderr (layer,\n"
+    "                       name, shape, rms and the first values of the last token)\n";
 
 int runLogits(hearth::cli::Args& args) {
     using namespace hearth;
@@ -28,6 +32,7 @@ int runLogits(hearth::cli::Args& args) {
     auto prompt = args.option("--prompt", "-p");
     long long top = args.intOption("--top").value_or(10);
     bool json = args.flag("--json");
+    bool dump = args.flag("--dump");
     LoadOptions lo = cli::loadOptionsFrom(args);
     args.finish(0);
     if (!modelPath) throw cli::UsageError("hearth logits: --model is required");
@@ -41,6 +46,21 @@ int runLogits(hearth::cli::Args& args) {
     }
     auto model = Model::load(*modelPath, lo);
     if (prompt) ids = model->encode(*prompt, true);
+    if (dump) {
+        Backend& be = model->backend();
+        model->graph().setIntermediateHook([&be](std::string_view name, int layer, const Tensor& t, int n) {
+            std::vector<float> v(static_cast<size_t>(t.elements()));
+            be.download(v.data(), t, v.size() * sizeof(float));
+            size_t per = v.size() / static_cast<size_t>(n), last = v.size() - per;
+            double ss = 0;
+            for (size_t i = last; i < v.size(); ++i) ss += double(v[i]) * v[i];
+            std::fprintf(stderr, "layer %2d %-14.*s [%lld, %lld, %lld] rms %.6g first", layer,
+                         static_cast<int>(name.size()), name.data(), static_cast<long long>(t.ne[0]),
+                         static_cast<long long>(t.ne[1]), static_cast<long long>(t.ne[2]), std::sqrt(ss / double(per)));
+            for (size_t i = last; i < last + std::min<size_t>(4, per); ++i) std::fprintf(stderr, " %.6g", v[i]);
+            std::fprintf(stderr, "\n");
+        });
+    }
     Session session(model);
     std::vector<float> logits = session.logits(ids);
 

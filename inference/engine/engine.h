@@ -57,7 +57,8 @@ struct MemoryUse {
 
 class ModelGraph;
 
-// Immutable after load; shared by any number of sessions (each has its own KV cache).
+// Immutable after load; shared by any number of sessions (each has its own KV cache). The backend
+// is one stream: run the sessions of one model from one thread at a time (the GUI worker does).
 class Model {
 public:
     static std::shared_ptr<Model> load(const std::filesystem::path& gguf, const LoadOptions& options = {});
@@ -124,7 +125,7 @@ struct GenerationStats {
     int promptTokens = 0, reusedTokens = 0, generatedTokens = 0;
     double prefillTokensPerSecond = 0, decodeTokensPerSecond = 0;
     int contextUsed = 0, contextSize = 0;
-    int droppedTurns = 0;  // messages removed by ContextPolicy::DropOldestTurns
+    int droppedTurns = 0;  // turns (a user message + its answer) left out by DropOldestTurns
 };
 
 struct GenerationResult {
@@ -137,7 +138,10 @@ struct GenerationResult {
 
 enum class ContextPolicy {
     Stop,             // refuse / stop with FinishReason::ContextFull and a message
-    DropOldestTurns,  // drop the oldest user/assistant turns (never the system prompt) and retry
+    // Before a turn, drop the oldest user/assistant turns (never the system prompt) until the
+    // prompt plus room for an answer (min(maxTokens, context/4)) fits; stats.droppedTurns says how
+    // many. An answer that fills the context mid-way still ends with ContextFull.
+    DropOldestTurns,
 };
 
 class SessionState;

@@ -88,7 +88,9 @@ public:
     // last position's logits in st.logits and their argmax in st.next.
     void forward(ForwardState& st, int n) const;
 
-    void setIntermediateHook(IntermediateHook hook) { hook_ = std::move(hook); }
+    // Debug dumps only: the hook changes no result, so it may be set on a shared (const) graph;
+    // it must not be changed while a session runs.
+    void setIntermediateHook(IntermediateHook hook) const { hook_ = std::move(hook); }
 
 protected:
     ModelGraph(const ModelSpec& spec, Backend& backend, RopeStyle style);
@@ -118,7 +120,7 @@ private:
     Buffer* weightBuffer_ = nullptr;
     std::unique_ptr<Buffer> ropeFreqBuffer_;  // llama3 factors computed here when the file has none
     uint64_t weightBytes_ = 0;
-    IntermediateHook hook_;
+    mutable IntermediateHook hook_;
 };
 
 // One per family (llama_graph.cpp, qwen2_graph.cpp, qwen3_graph.cpp).
