@@ -4,6 +4,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -86,8 +87,15 @@ int runTemplate(hearth::cli::Args& args) {
     if (!m.source)
         std::fprintf(stderr, "hearth template: %s has no chat template; using the ChatML default\n", model->c_str());
 
-    hearth::ChatTemplate t = m.source ? hearth::ChatTemplate::fromSource(*m.source) : hearth::ChatTemplate::chatmlDefault();
-    if (date) t.setFixedTime(parseDate(*date));
+    const std::string origin = templatePath ? *templatePath : model ? *model : std::string("template");
+    std::optional<hearth::ChatTemplate> t;
+    try {
+        t = m.source ? hearth::ChatTemplate::fromSource(*m.source) : hearth::ChatTemplate::chatmlDefault();
+    } catch (const hearth::TemplateError& e) {
+        std::fprintf(stderr, "hearth template: %s: %s\n", origin.c_str(), e.what());
+        return 1;
+    }
+    if (date) t->setFixedTime(parseDate(*date));
 
     nlohmann::ordered_json extra = nlohmann::ordered_json::object();
     extra["bos_token"] = m.bosToken;
@@ -97,10 +105,9 @@ int runTemplate(hearth::cli::Args& args) {
 
     std::string prompt;
     try {
-        prompt = t.render(doc["messages"], !noGenerationPrompt, extra);
+        prompt = t->render(doc["messages"], !noGenerationPrompt, extra);
     } catch (const hearth::TemplateError& e) {
-        std::fprintf(stderr, "hearth template: %s: %s\n",
-                     templatePath ? templatePath->c_str() : (model ? model->c_str() : "template"), e.what());
+        std::fprintf(stderr, "hearth template: %s: %s\n", origin.c_str(), e.what());
         return 1;
     }
     std::cout.write(prompt.data(), std::streamsize(prompt.size()));

@@ -1,6 +1,7 @@
 #include "inference/template/interpreter.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "inference/template/text.h"
 
@@ -78,6 +79,11 @@ void Interpreter::countIteration() {
                           " loop iterations");
 }
 
+void Interpreter::checkSize(size_t bytes) const {
+    if (bytes > maxOutputBytes_)
+        throw RenderError("a string would exceed the limit of " + std::to_string(maxOutputBytes_) + " bytes");
+}
+
 void Interpreter::enterCall() {
     if (++callDepth_ > maxRecursion_) {
         --callDepth_;
@@ -100,6 +106,42 @@ void requireDefined(const Value& v) {
 
 bool isWhole(const Value& v) { return v.isInt() || v.isBool(); }
 int64_t whole(const Value& v) { return v.isInt() ? v.asInt() : int64_t(v.asBool()); }
+
+// Python's "%s and %d" % (a, b): %s, %r, %d/%i, %f and %%.
+Value printfFormat(const std::string& fmt, const Value& args) {
+    std::vector<Value> values = args.isList() && args.list().tuple ? args.list().items : std::vector<Value>{args};
+    std::string out;
+    size_t next = 0;
+    for (size_t i = 0; i < fmt.size(); ++i) {
+        if (fmt[i] != '%') {
+            out += fmt[i];
+            continue;
+        }
+        if (++i >= fmt.size()) throw RenderError("incomplete format");
+        char c = fmt[i];
+        if (c == '%') {
+            out += '%';
+            continue;
+        }
+        if (next >= values.size()) throw RenderError("not enough arguments for format string");
+        const Value& x = values[next++];
+        if (c == 's') {
+            out += toStr(x);
+        } else if (c == 'r') {
+            out += toRepr(x);
+        } else if ((c == 'd' || c == 'i') && x.isNumber()) {
+            out += std::to_string(int64_t(x.number()));
+        } else if (c == 'f' && x.isNumber()) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%f", x.number());
+            out += buf;
+        } else {
+            throw RenderError(std::string("unsupported format character '") + c + "' for " + x.typeName());
+        }
+    }
+    if (next < values.size()) throw RenderError("not all arguments converted during string formatting");
+    return Value(std::move(out));
+}
 
 Value arithmetic(const std::string& op, const Value& a, const Value& b) {
     requireDefined(a);
@@ -131,6 +173,7 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
             return Value::makeList(std::move(items));
         }
     }
+    if (op == "%" && a.isString()) return printfFormat(a.str(), b);
     if (!a.isNumber() || !b.isNumber()) throw RenderError(opTypes(o, a, b));
     bool ints = isWhole(a) && isWhole(b);
     if (op == "/") {
@@ -311,7 +354,17 @@ Value UnaryExpr::eval(Interpreter& in) const {
 Value BinaryExpr::eval(Interpreter& in) const {
     Value a = left->eval(in);
     Value b = right->eval(in);
-    if (op == "~") return Value(toStr(a) + toStr(b));
+    if (op == "~") {
+        std::string x = toStr(a), y = toStr(b);
+        in.checkSize(x.size() + y.size());
+        return Value(x + y);
+    }
+    if (op == "+" && a.isString() && b.isString()) in.checkSize(a.str().size() + b.str().size());
+    if (op == "*" && (a.isString() || b.isString()) && a.isNumber() != b.isNumber()) {
+        const Value& s = a.isString() ? a : b;
+        const Value& n = a.isString() ? b : a;
+        if (n.isInt() && n.asInt() > 0) in.checkSize(s.str().size() * size_t(std::min<int64_t>(n.asInt(), 1 << 30)));
+    }
     return arithmetic(op, a, b);
 }
 

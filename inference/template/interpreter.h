@@ -80,6 +80,8 @@ public:
     std::shared_ptr<Frame> currentFrame() const { return frame_; }
 
     void countIteration();
+    // Refuses to build a string longer than the output limit (`s ~ s` doubling in a loop).
+    void checkSize(size_t bytes) const;
     void enterCall();
     void leaveCall() { --callDepth_; }
     const std::tm& now() const { return now_; }

@@ -1,6 +1,8 @@
 #include "inference/template/text.h"
 
 #include <stdexcept>
+#include <memory>
+#include <unicode/ucasemap.h>
 #include <utf8proc.h>
 
 namespace hearth::tmpl {
@@ -118,10 +120,38 @@ std::string mapChars(std::string_view s, Fn fn) {
     return encodeUtf8(u);
 }
 
+// Python's str.upper()/lower() use the full Unicode case mappings ("ß" -> "SS") and the final-sigma
+// rule; ICU's root-locale case mapping implements exactly those.
+std::string icuCaseMap(std::string_view s, bool toUpperCase) {
+    struct Closer {
+        void operator()(UCaseMap* m) const { ucasemap_close(m); }
+    };
+    thread_local std::unique_ptr<UCaseMap, Closer> map = [] {
+        UErrorCode err = U_ZERO_ERROR;
+        return std::unique_ptr<UCaseMap, Closer>(ucasemap_open("", 0, &err));
+    }();
+    if (map) {
+        std::string out(s.size() + 16, '\0');
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            UErrorCode err = U_ZERO_ERROR;
+            auto fn = toUpperCase ? ucasemap_utf8ToUpper : ucasemap_utf8ToLower;
+            int32_t n = fn(map.get(), out.data(), int32_t(out.size()), s.data(), int32_t(s.size()), &err);
+            if (err == U_BUFFER_OVERFLOW_ERROR) {
+                out.assign(size_t(n), '\0');
+                continue;
+            }
+            if (U_FAILURE(err)) break;
+            out.resize(size_t(n));
+            return out;
+        }
+    }
+    return toUpperCase ? mapChars(s, upper) : mapChars(s, lower);  // ICU unavailable: simple mappings
+}
+
 }  // namespace
 
-std::string toUpper(std::string_view s) { return mapChars(s, upper); }
-std::string toLower(std::string_view s) { return mapChars(s, lower); }
+std::string toUpper(std::string_view s) { return isAscii(s) ? mapChars(s, upper) : icuCaseMap(s, true); }
+std::string toLower(std::string_view s) { return isAscii(s) ? mapChars(s, lower) : icuCaseMap(s, false); }
 
 std::string capitalize(std::string_view s) {
     std::u32string u = decodeUtf8(s);

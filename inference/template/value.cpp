@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 namespace hearth::tmpl {
 
@@ -89,6 +90,27 @@ std::string Value::typeName() const {
     }
 }
 
+namespace {
+
+// Lists and dicts are shared, so a template can make one contain itself (`a.append(a)`); printing
+// or comparing such a value must fail cleanly instead of recursing until the stack runs out.
+thread_local int nesting = 0;
+constexpr int kMaxNesting = 200;
+
+struct NestingGuard {
+    NestingGuard() {
+        if (++nesting > kMaxNesting) {
+            nesting = 0;
+            throw std::runtime_error("value nested too deeply (does a list or dict contain itself?)");
+        }
+    }
+    ~NestingGuard() {
+        if (nesting > 0) --nesting;
+    }
+};
+
+}  // namespace
+
 bool equals(const Value& a, const Value& b) {
     if (a.isNumber() && b.isNumber()) {
         auto whole = [](const Value& x) { return x.isInt() ? x.asInt() : int64_t(x.asBool()); };
@@ -98,7 +120,9 @@ bool equals(const Value& a, const Value& b) {
     if (a.v.index() != b.v.index()) return false;
     if (a.isString()) return a.str() == b.str();
     if (a.isUndefined() || a.isNone()) return true;
+    NestingGuard guard;
     if (a.isList()) {
+        if (&a.list() == &b.list()) return true;  // Python compares a list with itself by identity
         const auto& x = a.list().items;
         const auto& y = b.list().items;
         if (x.size() != y.size()) return false;
@@ -107,6 +131,7 @@ bool equals(const Value& a, const Value& b) {
         return true;
     }
     if (a.isDict()) {
+        if (&a.dict() == &b.dict()) return true;
         const auto& x = a.dict().entries;
         const auto& y = b.dict();
         if (x.size() != y.entries.size()) return false;
@@ -196,6 +221,7 @@ std::string toStr(const Value& v) {
     case 4: return floatRepr(v.asFloat());
     case 5: return v.str();
     case 6: {
+        NestingGuard guard;
         const ListData& l = v.list();
         std::string out = l.tuple ? "(" : "[";
         for (size_t i = 0; i < l.items.size(); ++i) {
@@ -207,6 +233,7 @@ std::string toStr(const Value& v) {
         return out;
     }
     case 7: {
+        NestingGuard guard;
         const DictData& d = v.dict();
         std::string out = d.isNamespace ? "<Namespace {" : "{";
         bool first = true;

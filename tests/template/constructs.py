@@ -166,6 +166,13 @@ c("index-error-undefined", "{{ messages[5].role }}", messages=[])
 c("items-filter-order", "{% for k, v in tools[0]|items %}{{ k }} {% endfor %}", tools=[{"z": 1, "a": 2, "m": 3}])
 c("tojson-nested-indent-empty", "{{ {'a': [], 'b': {}, 'c': [[]], 'd': [{}]}|tojson(indent=2) }}")
 
+c("ws-raw-newlines", "{% raw %}\nX\n{% endraw %}\nY\n  {% raw %}Z{% endraw %}")
+c("string-percent", "{{ '%s is %d' % ('x', 3) }} {{ 'v=%s' % none }} {{ '100%%' % () }} {{ '%r' % 'q' }}")
+c("unicode-case-len", "{{ 'ǅemal'|lower }} {{ 'straße'.upper() }} {{ 'ﬁ'|length }} {{ 'ΣΑΣ'|lower }}")
+c("loop-in-macro-in-loop", "{% macro row(xs) %}{% for x in xs %}{{ loop.index }}{{ x }}{% endfor %}{% endmacro %}{% for r in [[1, 2], [3]] %}{{ loop.index }}:{{ row(r) }};{% endfor %}")
+c("caller-default-args", "{% macro m(a, b='B', c=none) %}{{ a }}{{ b }}{{ c }}{% endmacro %}{{ m('A') }} {{ m('A', c='C') }} {{ m(b=1, a=2) }}")
+c("is-mapping-iterable-on-content", "{% for m in messages %}{{ m.content is string }}{{ m.content is mapping }}{{ m.content is iterable }}{{ m.content is sequence }} {% endfor %}", messages=[{"role": "user", "content": "s"}, {"role": "user", "content": [{"type": "text"}]}, {"role": "user", "content": {"k": 1}}, {"role": "user", "content": None}])
+
 
 def run(oracle, cases_path):
     cmd = ["python3", os.path.join(HERE, "python_oracle.py")] if oracle == "python" else \

@@ -212,7 +212,7 @@ void TemplateInterpreterTest::sandboxBoundsLoopsRecursionAndOutput() {
     e = renderError("{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}", limits);
     QVERIFY2(QString(e.what()).contains("exceed the limit"), e.what());
     e = renderError("{{ 'x' * 1000000000 }}", limits);
-    QVERIFY2(QString(e.what()).contains("too large"), e.what());
+    QVERIFY2(QString(e.what()).contains("exceed the limit"), e.what());
     e = renderError("{{ range(100000000)|length }}", limits);
     QVERIFY2(QString(e.what()).contains("too large"), e.what());
     hearth::TemplateLimits tight{1000, 10, 2};
@@ -223,6 +223,13 @@ void TemplateInterpreterTest::sandboxBoundsLoopsRecursionAndOutput() {
              std::string("ok"));
     e = renderError("{% set ns = namespace(s='') %}{% for i in range(5) %}{% set ns.s = ns.s ~ ns.s ~ 'xxxxxxxxxx' %}{% endfor %}{{ ns.s }}", {100, 100, 2});
     QVERIFY2(QString(e.what()).contains("exceed the limit of 100 bytes"), e.what());
+    // A list that contains itself fails cleanly when printed or compared.
+    e = renderError("{% set a = [1] %}{% set _ = a.append(a) %}{{ a }}");
+    QVERIFY2(QString(e.what()).contains("nested too deeply"), e.what());
+    e = renderError("{% set a = [1] %}{% set b = [1] %}{% set _ = a.append(b) %}{% set _ = b.append(a) %}{{ a == b }}");
+    QVERIFY2(QString(e.what()).contains("nested too deeply"), e.what());
+    e = renderError("{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}");
+    QVERIFY2(QString(e.what()).contains("a string would exceed the limit"), e.what());
 }
 
 void TemplateInterpreterTest::jsonKeyOrderFollowsTheCaller() {
