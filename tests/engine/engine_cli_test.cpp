@@ -1,6 +1,8 @@
 // The engine's CLI commands (generate, logits, chat, bench) run as a user would, on the fixtures.
 #include <QtTest>
 
+#include <csignal>
+
 #include "engine_test_support.h"
 
 using namespace enginetest;
@@ -118,6 +120,34 @@ private slots:
         QVERIFY(out.contains("system prompt set"));
         QVERIFY(out.contains("conversation cleared"));
         QVERIFY(out.contains("no answer yet"));
+    }
+
+    // Ctrl-C stops a long answer and the chat goes on; Ctrl-C at the prompt leaves.
+    void chatInterruptStopsTheAnswerThenExits() {
+        QProcess p;
+        p.start(cliPath(), {"chat", chat_, "--max-tokens", "1000000", "--ctx-size", "65536", "--seed", "1"});
+        QVERIFY(p.waitForStarted(10000));
+        p.write("Tell me a very long story.\n");
+        QByteArray out, err;
+        auto waitFor = [&](auto done, int ms) {
+            QElapsedTimer t;
+            t.start();
+            while (!done() && t.elapsed() < ms) {
+                p.waitForReadyRead(100);
+                out += p.readAllStandardOutput();
+                err += p.readAllStandardError();
+            }
+            return done();
+        };
+        QVERIFY2(waitFor([&] { return out.size() > 200; }, 60000), err.constData());
+        ::kill(static_cast<pid_t>(p.processId()), SIGINT);
+        QVERIFY2(waitFor([&] { return err.contains("[stopped]"); }, 30000), err.constData());
+        QCOMPARE(p.state(), QProcess::Running);
+        p.write("/stats\n");
+        QVERIFY2(waitFor([&] { return out.contains("finish: stopped"); }, 30000), out.right(300).constData());
+        ::kill(static_cast<pid_t>(p.processId()), SIGINT);
+        QVERIFY(p.waitForFinished(15000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
     }
 
     void benchReportsSpeedAndMemory() {

@@ -293,6 +293,31 @@ private slots:
         QVERIFY(run(7) != run(8));
     }
 
+    void loadReportsProgressAndCanBeCancelled() {
+        QString path = conv_.gguf("llama", "f32");
+        std::vector<double> seen;
+        LoadOptions o;
+        o.device = "cpu";
+        o.onProgress = [&](double f) {
+            seen.push_back(f);
+            return true;
+        };
+        auto model = Model::load(path.toStdString(), o);
+        QVERIFY(seen.size() >= 2);
+        QCOMPARE(seen.front(), 0.0);
+        QCOMPARE(seen.back(), 1.0);
+        QVERIFY(std::is_sorted(seen.begin(), seen.end()));
+        QCOMPARE(model->contextSize(), 512);  // min(model's 512, 4096)
+
+        o.onProgress = [](double f) { return f < 0.5; };
+        try {
+            Model::load(path.toStdString(), o);
+            QFAIL("a cancelled load returned a model");
+        } catch (const EngineError& e) {
+            QVERIFY2(std::string(e.what()).find("cancel") != std::string::npos, e.what());
+        }
+    }
+
     void badInputIsRefusedWithAMessage() {
         auto model = loadCpu(conv_.gguf("llama", "f32"));
         Session s(model);
