@@ -14,13 +14,17 @@
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: hearth convert HF_FOLDER OUT.gguf [--type TYPE] [--threads N] [--report] [--quiet]\n\n"
+    "Usage: hearth convert HF_FOLDER OUT.gguf [--type TYPE] [--threads N] [--report] [--quiet]\n"
+    "       [--pure] [--output-type T] [--embd-type T]\n\n"
     "Convert a Hugging Face model folder (config.json, *.safetensors in F32/F16/BF16, tokenizer.json)\n"
     "of a llama, mistral, qwen2 or qwen3 model to a GGUF file, quantizing on the way.\n\n"
     "  --type TYPE   f32, f16 (default), bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_s, q4_k_m,\n"
     "                q5_k_s, q5_k_m, q6_k\n"
     "  --threads N   worker threads (default: all cores)\n"
     "  --report      print each tensor's RMSE and largest absolute error against the source\n"
+    "  --pure        no mixture: every quantized weight gets the preset's base type\n"
+    "  --output-type T, --embd-type T\n"
+    "                type of output.weight / token_embd.weight (q8_0, q6_k, f16, ...)\n"
     "  --quiet       no progress output\n\n"
     "The output is written to OUT.gguf.partial and renamed when complete; Ctrl-C stops cleanly\n"
     "and leaves no partial file.\n";
@@ -38,6 +42,16 @@ int runConvert(hearth::cli::Args& args) {
     auto threads = args.intOption("--threads");
     bool report = args.flag("--report");
     bool quiet = args.flag("--quiet", "-q");
+    hearth::quant::PlanOverrides overrides;
+    overrides.pure = args.flag("--pure");
+    for (auto [flag, slot] : {std::pair{"--output-type", &overrides.outputType},
+                              std::pair{"--embd-type", &overrides.embeddingType}})
+        if (auto name = args.option(flag)) {
+            *slot = hearth::quant::tensorTypeFromName(*name);
+            if (!*slot)
+                throw hearth::cli::UsageError("hearth convert: " + std::string(flag) + " '" + *name +
+                                              "' is not a type the quantizer writes");
+        }
     std::string folder = args.positional(0, "HF_FOLDER");
     std::string out = args.positional(1, "OUT.gguf");
     args.finish(2);
@@ -49,6 +63,7 @@ int runConvert(hearth::cli::Args& args) {
     hearth::quant::WriteOptions options;
     options.threads = threads ? static_cast<int>(*threads) : 0;
     options.report = report;
+    options.overrides = overrides;
     options.cancel = &interrupted;
     if (!quiet) options.onProgress = [&](const hearth::quant::Progress& p) { return printer(p); };
     std::signal(SIGINT, onInterrupt);

@@ -13,12 +13,16 @@
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: hearth quantize IN.gguf OUT.gguf TYPE [--threads N] [--report] [--quiet]\n\n"
+    "Usage: hearth quantize IN.gguf OUT.gguf TYPE [--threads N] [--report] [--quiet]\n"
+    "       [--pure] [--output-type T] [--embd-type T]\n\n"
     "Quantize an F32, F16 or BF16 GGUF model. Metadata is copied; general.file_type is updated.\n\n"
     "  TYPE          q4_k_m, q5_k_m, q4_k_s, q5_k_s, q6_k, q8_0, q4_0, q4_1, q5_0, q5_1, f16, bf16, f32\n"
     "                (_m mixtures give attn_v / ffn_down of some layers and output.weight Q6_K)\n"
     "  --threads N   worker threads (default: all cores)\n"
     "  --report      print each tensor's RMSE and largest absolute error against the source\n"
+    "  --pure        no mixture: every quantized weight gets the preset's base type\n"
+    "  --output-type T, --embd-type T\n"
+    "                type of output.weight / token_embd.weight (q8_0, q6_k, f16, ...)\n"
     "  --quiet       no progress output\n";
 
 std::atomic<bool> interrupted{false};
@@ -33,6 +37,16 @@ int runQuantize(hearth::cli::Args& args) {
     auto threads = args.intOption("--threads");
     bool report = args.flag("--report");
     bool quiet = args.flag("--quiet", "-q");
+    hearth::quant::PlanOverrides overrides;
+    overrides.pure = args.flag("--pure");
+    for (auto [flag, slot] : {std::pair{"--output-type", &overrides.outputType},
+                              std::pair{"--embd-type", &overrides.embeddingType}})
+        if (auto name = args.option(flag)) {
+            *slot = hearth::quant::tensorTypeFromName(*name);
+            if (!*slot)
+                throw hearth::cli::UsageError("hearth quantize: " + std::string(flag) + " '" + *name +
+                                              "' is not a type the quantizer writes");
+        }
     std::string in = args.positional(0, "IN.gguf");
     std::string out = args.positional(1, "OUT.gguf");
     std::string type = args.positional(2, "TYPE");
@@ -45,6 +59,7 @@ int runQuantize(hearth::cli::Args& args) {
     hearth::quant::WriteOptions options;
     options.threads = threads ? static_cast<int>(*threads) : 0;
     options.report = report;
+    options.overrides = overrides;
     options.cancel = &interrupted;
     if (!quiet) options.onProgress = [&](const hearth::quant::Progress& p) { return printer(p); };
     std::signal(SIGINT, onInterrupt);

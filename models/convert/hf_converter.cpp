@@ -232,7 +232,7 @@ quant::WriteResult convertHfFolder(const fs::path& folder, const fs::path& out, 
 
     std::vector<quant::TensorDesc> descs;
     for (const auto& s : sources) descs.push_back({s.name, s.shape, s.sourceType});
-    auto plan = quant::planTensorTypes(*preset, descs, static_cast<int>(spec.numLayers));
+    auto plan = quant::planTensorTypes(*preset, descs, static_cast<int>(spec.numLayers), options.overrides);
     std::vector<DType> types;
     std::vector<std::string> notes;
     for (const auto& p : plan) {

@@ -91,6 +91,19 @@ std::optional<QuantPreset> presetFromName(std::string_view name) {
     return std::nullopt;
 }
 
+std::optional<DType> tensorTypeFromName(std::string_view name) {
+    auto t = dtypeFromName(name);
+    if (!t) return std::nullopt;
+    switch (*t) {
+        case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0:
+        case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q4_K: case DType::Q5_K:
+        case DType::Q6_K:
+            return t;
+        default:
+            return std::nullopt;
+    }
+}
+
 std::string presetNameList() {
     std::string out;
     for (const auto& p : presets()) out += (out.empty() ? "" : ", ") + p.name;
@@ -98,7 +111,7 @@ std::string presetNameList() {
 }
 
 std::vector<TensorPlan> planTensorTypes(const QuantPreset& preset, const std::vector<TensorDesc>& tensors,
-                                        int numLayers) {
+                                        int numLayers, const PlanOverrides& overrides) {
     bool hasOutput = std::any_of(tensors.begin(), tensors.end(), [](auto& t) { return t.name == "output.weight"; });
     bool floatPreset = !dtypeTraits(preset.base)->quantized;
     std::vector<TensorPlan> plan;
@@ -109,17 +122,23 @@ std::vector<TensorPlan> planTensorTypes(const QuantPreset& preset, const std::ve
             plan.push_back({DType::F32, {}});
             continue;
         }
-        if (floatPreset) {
+        const bool quantizable = isQuantizable(t);
+        const bool isOutput = t.name == "output.weight" || (!hasOutput && t.name == "token_embd.weight");
+        const bool isAttnV = contains(t.name, "attn_v.weight");
+        if (quantizable && isOutput && overrides.outputType) {
+            plan.push_back(fitRowLength(*overrides.outputType, t.shape[0]));
+        } else if (quantizable && t.name == "token_embd.weight" && overrides.embeddingType) {
+            plan.push_back(fitRowLength(*overrides.embeddingType, t.shape[0]));
+        } else if (floatPreset) {
             plan.push_back({preset.base, {}});
-            continue;
-        }
-        if (!isQuantizable(t)) {
+        } else if (!quantizable) {
             plan.push_back({t.sourceType == DType::F32 ? DType::F32 : DType::F16, {}});
-            continue;
+        } else {
+            DType wanted = overrides.pure ? preset.base
+                                          : mixtureType(preset, t, hasOutput, attnVIndex, std::max(numLayers, 1));
+            plan.push_back(fitRowLength(wanted, t.shape[0]));
         }
-        DType wanted = mixtureType(preset, t, hasOutput, attnVIndex, std::max(numLayers, 1));
-        if (contains(t.name, "attn_v.weight")) ++attnVIndex;
-        plan.push_back(fitRowLength(wanted, t.shape[0]));
+        if (isAttnV) ++attnVIndex;
     }
     return plan;
 }

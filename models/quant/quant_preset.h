@@ -29,6 +29,8 @@ struct QuantPreset {
 };
 
 std::optional<QuantPreset> presetFromName(std::string_view name);
+// A single tensor type the quantizer can write ("q6_k", "Q8_0", "f16"); nullopt otherwise.
+std::optional<DType> tensorTypeFromName(std::string_view name);
 // All preset names, for help texts: "f32, f16, bf16, q8_0, ...".
 std::string presetNameList();
 
@@ -38,6 +40,14 @@ struct TensorDesc {
     DType sourceType = DType::F32;
 };
 
+// What users of the ecosystem's quantize tool can override (--pure, --output-tensor-type,
+// --token-embedding-type).
+struct PlanOverrides {
+    bool pure = false;                 // no mixture: every quantizable tensor gets the base type
+    std::optional<DType> outputType;   // output.weight (or the tied token_embd)
+    std::optional<DType> embeddingType;  // token_embd.weight when an output.weight exists
+};
+
 struct TensorPlan {
     DType type;
     std::string fallbackNote;  // non-empty when the preferred type did not fit the row length
@@ -45,6 +55,6 @@ struct TensorPlan {
 
 // The type of every tensor, in order. `numLayers` is the block count of the model.
 std::vector<TensorPlan> planTensorTypes(const QuantPreset& preset, const std::vector<TensorDesc>& tensors,
-                                        int numLayers);
+                                        int numLayers, const PlanOverrides& overrides = {});
 
 }  // namespace hearth::quant

@@ -239,7 +239,7 @@ WriteResult quantizeGguf(const std::filesystem::path& in, const std::filesystem:
         sources.push_back(s);
         descs.push_back({info.name, info.shape, info.type});
     }
-    auto plan = planTensorTypes(*preset, descs, layers);
+    auto plan = planTensorTypes(*preset, descs, layers, options.overrides);
     std::vector<DType> types;
     std::vector<std::string> notes;
     for (auto& p : plan) {

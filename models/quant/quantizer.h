@@ -24,6 +24,7 @@
 
 #include "backends/dtype.h"
 #include "models/formats/gguf.h"
+#include "models/quant/quant_preset.h"
 
 namespace hearth::quant {
 
@@ -80,6 +81,8 @@ struct WriteOptions {
     std::function<bool(const Progress&)> onProgress;
     const std::atomic<bool>* cancel = nullptr;
     bool report = false;  // measure the error of every tensor (costs a dequantization)
+    // Per-tensor type overrides for quantizeGguf / convertHfFolder (--pure, --output-type, ...).
+    PlanOverrides overrides;
     // Free bytes where the output goes; defaults to std::filesystem::space(). Tests replace it.
     std::function<uint64_t(const std::filesystem::path& dir)> freeSpace;
 };

@@ -435,6 +435,26 @@ private slots:
         QCOMPARE(plan[3].type, DType::Q8_0);
     }
 
+    void overridesLikeTheEcosystemsQuantizeTool() {
+        auto p = *quant::presetFromName("q4_k_m");
+        std::vector<quant::TensorDesc> ts = {desc("token_embd.weight", {512, 1000}), desc("blk.0.attn_v.weight", {512, 128}),
+                                             desc("blk.0.ffn_down.weight", {512, 512}), desc("output.weight", {512, 1000})};
+        quant::PlanOverrides pure;
+        pure.pure = true;
+        auto plan = quant::planTensorTypes(p, ts, 1, pure);
+        for (const auto& t : plan) QCOMPARE(t.type, DType::Q4_K);
+        quant::PlanOverrides types;
+        types.outputType = DType::Q8_0;
+        types.embeddingType = DType::F16;
+        plan = quant::planTensorTypes(p, ts, 1, types);
+        QCOMPARE(plan[0].type, DType::F16);
+        QCOMPARE(plan[1].type, DType::Q6_K);  // layer 0 of 1: more bits
+        QCOMPARE(plan[3].type, DType::Q8_0);
+        QCOMPARE(quant::tensorTypeFromName("Q6_K"), std::optional<DType>(DType::Q6_K));
+        QVERIFY(!quant::tensorTypeFromName("iq2_xs"));
+        QVERIFY(!quant::tensorTypeFromName("q4_k_m"));
+    }
+
     void floatPresetsKeep1DInF32() {
         auto plan = quant::planTensorTypes(*quant::presetFromName("bf16"),
                                            {desc("blk.0.attn_q.weight", {64, 64}), desc("blk.0.attn_q.bias", {64})}, 1);
