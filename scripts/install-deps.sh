@@ -15,7 +15,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git
   libqt6sql6-sqlite libgl-dev
   nlohmann-json3-dev libpcre2-dev libutf8proc-dev
   libvulkan-dev glslc mesa-vulkan-drivers)
-test_pkgs=(xvfb xauth qml6-module-qttest clang libclang-rt-dev nodejs npm sqlite3 vulkan-tools)
+test_pkgs=(xvfb xauth qml6-module-qttest clang libclang-rt-dev nodejs npm sqlite3 vulkan-tools hipcc)
 
 pkgs=("${build_pkgs[@]}")
 [ "$profile" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -24,9 +24,9 @@ public:
     CudaGraph(CudaBackend& backend, gpuStream_t stream, gpuGraph_t graph, gpuGraphExec_t exec, std::vector<void*> pinned)
         : backend_(backend), stream_(stream), graph_(graph), exec_(exec), pinned_(std::move(pinned)) {}
     ~CudaGraph() override {
-        gpuGraphExecDestroy(exec_);
-        gpuGraphDestroy(graph_);
-        for (void* p : pinned_) gpuFreeHost(p);
+        (void)gpuGraphExecDestroy(exec_);
+        (void)gpuGraphDestroy(graph_);
+        for (void* p : pinned_) (void)gpuFreeHost(p);
     }
     void run() override { backend_.check(gpuGraphLaunch(exec_, stream_), "replaying a captured graph"); }
 
@@ -46,8 +46,8 @@ CudaBuffer::~CudaBuffer() {
             owner_.flush();  // held-back ops may still read this memory
         } catch (const BackendError&) {
         }
-        gpuSetDevice(owner_.ordinal());
-        gpuFree(ptr_);
+        (void)gpuSetDevice(owner_.ordinal());
+        (void)gpuFree(ptr_);
     }
 }
 
@@ -68,14 +68,14 @@ CudaBackend::CudaBackend(int ordinal, DeviceInfo info) : ordinal_(ordinal), info
 }
 
 CudaBackend::~CudaBackend() {
-    gpuSetDevice(ordinal_);
-    if (stream_) gpuStreamSynchronize(stream_);
+    (void)gpuSetDevice(ordinal_);
+    if (stream_) (void)gpuStreamSynchronize(stream_);
     for (auto& s : scratch_) {
-        if (s.ptr) gpuFree(s.ptr);
+        if (s.ptr) (void)gpuFree(s.ptr);
     }
-    for (void* p : retired_) gpuFree(p);
-    for (void* p : captureStaging_) gpuFreeHost(p);
-    if (stream_) gpuStreamDestroy(stream_);
+    for (void* p : retired_) (void)gpuFree(p);
+    for (void* p : captureStaging_) (void)gpuFreeHost(p);
+    if (stream_) (void)gpuStreamDestroy(stream_);
 }
 
 void CudaBackend::fail(const std::string& message) const {
@@ -120,9 +120,9 @@ std::unique_ptr<Buffer> CudaBackend::allocate(size_t bytes, BufferUsage usage) {
     if (bytes > 0) {
         gpuError_t status = gpuMalloc(&p, bytes);
         if (status != gpuSuccess) {
-            gpuGetLastError();
+            (void)gpuGetLastError();
             size_t freeBytes = 0, total = 0;
-            gpuMemGetInfo(&freeBytes, &total);
+            (void)gpuMemGetInfo(&freeBytes, &total);
             const char* kind = usage == BufferUsage::KvCache ? "the KV cache"
                                : usage == BufferUsage::Weights ? "weights" : "activations";
             fail(std::string("out of memory: ") + kind + " need " + mib(bytes) + ", " + mib(freeBytes) + " of " +
@@ -147,7 +147,7 @@ std::unique_ptr<Buffer> CudaBackend::loadWeights(const void* host, size_t bytes)
     constexpr size_t kStage = size_t{64} << 20;
     void* stage[2] = {nullptr, nullptr};
     bool pinned = gpuMallocHost(&stage[0], kStage) == gpuSuccess && gpuMallocHost(&stage[1], kStage) == gpuSuccess;
-    gpuGetLastError();
+    (void)gpuGetLastError();
     try {
         const char* src = static_cast<const char*>(host);
         if (pinned) {
@@ -163,10 +163,10 @@ std::unique_ptr<Buffer> CudaBackend::loadWeights(const void* host, size_t bytes)
             check(gpuMemcpy(dst, src, bytes, gpuMemcpyHostToDevice), "uploading weights");
         }
     } catch (...) {
-        for (void* s : stage) if (s) gpuFreeHost(s);
+        for (void* s : stage) if (s) (void)gpuFreeHost(s);
         throw;
     }
-    for (void* s : stage) if (s) gpuFreeHost(s);
+    for (void* s : stage) if (s) (void)gpuFreeHost(s);
     return buffer;
 }
 
@@ -218,8 +218,8 @@ std::unique_ptr<Graph> CudaBackend::capture(std::function<void()> record) {
     } catch (...) {
         pending_ = {};
         capturing_ = false;
-        if (gpuStreamEndCapture(stream_, &graph) == gpuSuccess && graph) gpuGraphDestroy(graph);
-        gpuGetLastError();
+        if (gpuStreamEndCapture(stream_, &graph) == gpuSuccess && graph) (void)gpuGraphDestroy(graph);
+        (void)gpuGetLastError();
         throw;
     }
     capturing_ = false;
@@ -227,7 +227,7 @@ std::unique_ptr<Graph> CudaBackend::capture(std::function<void()> record) {
     gpuGraphExec_t exec = nullptr;
     gpuError_t status = gpuGraphInstantiate(&exec, graph);
     if (status != gpuSuccess) {
-        gpuGraphDestroy(graph);
+        (void)gpuGraphDestroy(graph);
         check(status, "instantiating a captured graph");
     }
     auto replay = std::make_unique<CudaGraph>(*this, stream_, graph, exec, std::exchange(captureStaging_, {}));

@@ -59,18 +59,18 @@ private:
         gpuError_t status = gpuGetDeviceCount(&count);
         if (status == gpuErrorInsufficientDriver) {
             int driver = 0;
-            gpuDriverGetVersion(&driver);
-            gpuGetLastError();
+            (void)gpuDriverGetVersion(&driver);
+            (void)gpuGetLastError();
             return std::string(HEARTH_GPU_VENDOR) + " driver too old: it supports " + HEARTH_GPU_BACKEND + " " +
                    versionText(driver) + ", this build needs " + versionText(HEARTH_GPU_RUNTIME_VERSION) +
                    "; update the driver";
         }
         if (status == gpuErrorNoDevice || (status == gpuSuccess && count == 0)) {
-            gpuGetLastError();
+            (void)gpuGetLastError();
             return std::string("no ") + HEARTH_GPU_VENDOR + " GPU found";
         }
         if (status != gpuSuccess) {
-            gpuGetLastError();
+            (void)gpuGetLastError();
             return std::string(HEARTH_GPU_BACKEND) + " runtime error: " + gpuGetErrorString(status);
         }
         for (int i = 0; i < count; ++i) {
@@ -91,7 +91,7 @@ private:
             info.features.push_back("multiprocessors=" + std::to_string(prop.multiProcessorCount));
             devices_.push_back(std::move(info));
         }
-        gpuGetLastError();
+        (void)gpuGetLastError();
         return devices_.empty() ? std::string("no usable ") + HEARTH_GPU_VENDOR + " GPU found" : std::string();
     }
 

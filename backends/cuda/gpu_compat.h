@@ -185,6 +185,15 @@ __device__ __forceinline__ int sub4(int a, int b) {
 #endif
 }
 
+// A load that skips the per-SM cache: for data other blocks of the same launch wrote.
+__device__ __forceinline__ float loadL2(const float* p) {
+#if defined(HEARTH_GPU_HIP)
+    return *static_cast<const volatile float*>(p);
+#else
+    return __ldcg(p);
+#endif
+}
+
 __device__ __forceinline__ float halfToFloat(uint16_t h) {
     return __half2float(__ushort_as_half(h));
 }

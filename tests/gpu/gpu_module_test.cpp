@@ -73,6 +73,20 @@ private slots:
         }
     }
 
+    // The HIP module, where this build has one, loads here too and says why it has no devices.
+    void hipModuleLoads() {
+        if (!QFile::exists(QString::fromStdString(kModuleDir + "/libhearth-backend-hip.so")))
+            QSKIP("this build has no HIP backend");
+        BackendRegistry registry({kModuleDir});
+        bool found = false;
+        for (const auto& l : registry.libraries()) {
+            if (l.name != "hip") continue;
+            found = true;
+            QVERIFY(!l.devices.empty() || !l.unavailableReason.empty());
+        }
+        QVERIFY(found);
+    }
+
     // `hearth devices --json` lists the cuda backend with its devices or its reason, exit 0.
     void devicesCommand() {
         const QString cli = qEnvironmentVariable("HEARTH_CLI");

@@ -62,7 +62,7 @@ fi
 if has profile; then
   say "ncu: the kernels of eager decode steps (8B Q4_K_M)"
   HEARTH_BENCH_STEPS=2 ncu --kernel-name regex:'matVec|prepare|attention|combine|ropeStore|argmax' \
-    --launch-skip 700 --launch-count 30 --section SpeedOfLight \
+    --launch-skip 700 --launch-count 12 --section SpeedOfLight \
     build/gpu/bench/gpu_decode_bench cuda:0 8b-q4_k_m > "$out/ncu.log" 2>&1
   grep -E '^  [a-zA-Z_]|Duration|DRAM Throughput|Memory Throughput|Compute \(SM\)' "$out/ncu.log" | head -n 150
 fi
