@@ -164,15 +164,24 @@ void widenRow(DType type, const void* src, float* y, int64_t n) {
         case DType::F32:
             std::memcpy(y, src, static_cast<size_t>(n) * 4);
             return;
+        // Safetensors data need not be 2-byte aligned (the header length is free): load bytewise.
         case DType::F16: {
             const float* table = f16Table();
-            const auto* h = static_cast<const f16_t*>(src);
-            for (int64_t i = 0; i < n; ++i) y[i] = table[h[i]];
+            const auto* b = static_cast<const uint8_t*>(src);
+            for (int64_t i = 0; i < n; ++i) {
+                f16_t h;
+                std::memcpy(&h, b + 2 * i, 2);
+                y[i] = table[h];
+            }
             return;
         }
         case DType::BF16: {
-            const auto* h = static_cast<const bf16_t*>(src);
-            for (int64_t i = 0; i < n; ++i) y[i] = bf16ToF32(h[i]);
+            const auto* b = static_cast<const uint8_t*>(src);
+            for (int64_t i = 0; i < n; ++i) {
+                bf16_t h;
+                std::memcpy(&h, b + 2 * i, 2);
+                y[i] = bf16ToF32(h);
+            }
             return;
         }
         default:
