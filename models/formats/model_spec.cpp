@@ -308,6 +308,12 @@ ModelSpec specFromGguf(const gguf::GgufFile& file) {
             k.fail(*arch + ".embedding_length", "is not a multiple of the head count and no key_length is given");
         s.headDim = s.hiddenSize / s.numHeads;
     }
+    // The engine rotates whole heads and uses one head size for keys and values.
+    if (auto rot = k.optUInt("rope.dimension_count"); rot && *rot != s.headDim)
+        k.fail(*arch + ".rope.dimension_count", "partial rotary embeddings (" + std::to_string(*rot) + " of " +
+                                                    std::to_string(s.headDim) + ") are not supported");
+    if (auto vl = k.optUInt("attention.value_length"); vl && *vl != s.headDim)
+        k.fail(*arch + ".attention.value_length", "differs from the key length; not supported");
     s.ffnSize = k.reqUInt("feed_forward_length");
     s.contextLength = k.reqUInt("context_length");
     s.ropeTheta = k.optFloat("rope.freq_base").value_or(10000.0f);

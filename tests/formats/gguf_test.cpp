@@ -347,6 +347,8 @@ private slots:
         w.set("qwen3.attention.head_count", Value{uint32_t{4}});
         w.set("qwen3.attention.head_count_kv", Value{uint32_t{2}});
         w.set("qwen3.attention.key_length", Value{uint32_t{32}});
+        w.set("qwen3.attention.value_length", Value{uint32_t{32}});
+        w.set("qwen3.rope.dimension_count", Value{uint32_t{32}});
         w.set("qwen3.feed_forward_length", Value{uint32_t{128}});
         w.set("qwen3.context_length", Value{uint32_t{4096}});
         w.set("qwen3.rope.freq_base", Value{1000000.0f});

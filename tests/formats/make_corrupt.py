@@ -202,6 +202,7 @@ def gguf_cases():
     case("missing_model_key.gguf", "llama.block_count: missing",
          lambda g: g.kv.remove(("llama.block_count", U32, 1)))
     case("bad_head_count.gguf", "must divide", lambda g: set_kv(g, "llama.attention.head_count_kv", U32, 3))
+    case("partial_rotary.gguf", "partial rotary", lambda g: g.add("llama.rope.dimension_count", U32, 4))
 
     # Truncation inside each section of an otherwise valid file.
     g = base_gguf()
