@@ -136,6 +136,14 @@ private slots:
         QCOMPARE(cli({"convert", str(kFixtures / "llama"), str(dir() / "a.gguf"), "--type", "q9_9"}).exitCode, 2);
         QCOMPARE(cli({"quantize", "in.gguf", "out.gguf"}).exitCode, 2);
         QCOMPARE(cli({"convert", "--help"}).exitCode, 0);
+        QCOMPARE(cli({"convert", str(kFixtures / "llama"), str(dir() / "a.gguf"), "--output-type", "iq2_xs"}).exitCode, 2);
+        // --pure and the output type override reach the file (qwen2 ties its embeddings).
+        fs::path pure = dir() / "pure.gguf";
+        QCOMPARE(cli({"convert", str(kFixtures / "qwen2"), str(pure), "--type", "q4_0", "--pure", "--output-type", "q8_0",
+                      "--quiet"}).exitCode, 0);
+        auto file = hearth::gguf::GgufFile::open(pure);
+        QCOMPARE(file.tensor("token_embd.weight")->type, hearth::DType::Q8_0);
+        QCOMPARE(file.tensor("blk.1.ffn_down.weight")->type, hearth::DType::Q4_0);
         fs::path out = dir() / "missing.gguf";
         Run r = cli({"convert", str(dir() / "no-such-folder"), str(out)});
         QCOMPARE(r.exitCode, 1);
