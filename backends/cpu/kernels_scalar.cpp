@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "backends/cpu/kernels.h"
 
@@ -13,16 +14,17 @@ namespace {
 // ---- unpacking weight blocks into integers -------------------------------------------------
 // Every 32-element type is w[i] = d * q[i] + off, so dot(w, x) = d * da * sum(q * qa) + off * s.
 
+// The quants are kept as int8 so that the dot loops below vectorize (NEON on ARM, SSE2 at worst).
 struct Unpacked32 {
-    int q[kQK];
+    int8_t q[kQK];
     float d;
     float off;
 };
 
 void unpack(const BlockQ4_0& b, Unpacked32& u) {
     for (int j = 0; j < kQK / 2; ++j) {
-        u.q[j] = b.qs[j] & 0xF;
-        u.q[j + kQK / 2] = b.qs[j] >> 4;
+        u.q[j] = static_cast<int8_t>(b.qs[j] & 0xF);
+        u.q[j + kQK / 2] = static_cast<int8_t>(b.qs[j] >> 4);
     }
     u.d = f16ToF32(b.d);
     u.off = -8.0f * u.d;
@@ -30,8 +32,8 @@ void unpack(const BlockQ4_0& b, Unpacked32& u) {
 
 void unpack(const BlockQ4_1& b, Unpacked32& u) {
     for (int j = 0; j < kQK / 2; ++j) {
-        u.q[j] = b.qs[j] & 0xF;
-        u.q[j + kQK / 2] = b.qs[j] >> 4;
+        u.q[j] = static_cast<int8_t>(b.qs[j] & 0xF);
+        u.q[j + kQK / 2] = static_cast<int8_t>(b.qs[j] >> 4);
     }
     u.d = f16ToF32(b.d);
     u.off = f16ToF32(b.m);
@@ -41,8 +43,8 @@ void unpack(const BlockQ5_0& b, Unpacked32& u) {
     uint32_t qh;
     std::memcpy(&qh, b.qh, 4);
     for (int j = 0; j < kQK / 2; ++j) {
-        u.q[j] = (b.qs[j] & 0xF) | static_cast<int>(((qh >> j) & 1u) << 4);
-        u.q[j + kQK / 2] = (b.qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
+        u.q[j] = static_cast<int8_t>((b.qs[j] & 0xF) | static_cast<int>(((qh >> j) & 1u) << 4));
+        u.q[j + kQK / 2] = static_cast<int8_t>((b.qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4));
     }
     u.d = f16ToF32(b.d);
     u.off = -16.0f * u.d;
@@ -73,7 +75,7 @@ void dot32(int64_t k, const void* weight, const void* act, size_t stride, int co
 
 // K-quants: q[256] unsigned, with one scale (and min) per sub-block.
 struct UnpackedK {
-    int q[kQKK];
+    int8_t q[kQKK];
     int scale[16];  // per sub-block of `sub` elements
     int min[16];
     int sub;        // 32 for Q4_K/Q5_K, 16 for Q6_K
@@ -83,8 +85,8 @@ struct UnpackedK {
 void unpack(const BlockQ4_K& b, UnpackedK& u) {
     for (int p = 0; p < 4; ++p)
         for (int l = 0; l < 32; ++l) {
-            u.q[64 * p + l] = b.qs[32 * p + l] & 0xF;
-            u.q[64 * p + 32 + l] = b.qs[32 * p + l] >> 4;
+            u.q[64 * p + l] = static_cast<int8_t>(b.qs[32 * p + l] & 0xF);
+            u.q[64 * p + 32 + l] = static_cast<int8_t>(b.qs[32 * p + l] >> 4);
         }
     for (int j = 0; j < 8; ++j) {
         uint8_t s, m;
@@ -100,8 +102,8 @@ void unpack(const BlockQ4_K& b, UnpackedK& u) {
 void unpack(const BlockQ5_K& b, UnpackedK& u) {
     for (int p = 0; p < 4; ++p)
         for (int l = 0; l < 32; ++l) {
-            u.q[64 * p + l] = (b.qs[32 * p + l] & 0xF) | (((b.qh[l] >> (2 * p)) & 1) << 4);
-            u.q[64 * p + 32 + l] = (b.qs[32 * p + l] >> 4) | (((b.qh[l] >> (2 * p + 1)) & 1) << 4);
+            u.q[64 * p + l] = static_cast<int8_t>((b.qs[32 * p + l] & 0xF) | (((b.qh[l] >> (2 * p)) & 1) << 4));
+            u.q[64 * p + 32 + l] = static_cast<int8_t>((b.qs[32 * p + l] >> 4) | (((b.qh[l] >> (2 * p + 1)) & 1) << 4));
         }
     for (int j = 0; j < 8; ++j) {
         uint8_t s, m;
@@ -118,12 +120,12 @@ void unpack(const BlockQ6_K& b, UnpackedK& u) {
     for (int h = 0; h < 2; ++h) {
         const uint8_t* ql = b.ql + 64 * h;
         const uint8_t* qh = b.qh + 32 * h;
-        int* q = u.q + 128 * h;
+        int8_t* q = u.q + 128 * h;
         for (int l = 0; l < 32; ++l) {
-            q[l] = (ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4);
-            q[l + 32] = (ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4);
-            q[l + 64] = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4);
-            q[l + 96] = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
+            q[l] = static_cast<int8_t>((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4));
+            q[l + 32] = static_cast<int8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+            q[l + 64] = static_cast<int8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+            q[l + 96] = static_cast<int8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
         }
     }
     for (int s = 0; s < 16; ++s) {
@@ -143,16 +145,20 @@ void dotK(int64_t k, const void* weight, const void* act, size_t stride, int col
     UnpackedK u;
     for (int64_t ib = 0; ib < nb; ++ib) {
         unpack(w[ib], u);
-        const int subs = kQKK / u.sub;
+        constexpr int kSub = std::is_same_v<Block, BlockQ6_K> ? 16 : 32;  // fixed, so loops unroll
+        constexpr int subs = kQKK / kSub;
         for (int c = 0; c < cols; ++c) {
             const auto* a = reinterpret_cast<const BlockQ8_K*>(static_cast<const char*>(act) + c * stride) + ib;
             int64_t scaled = 0, mins = 0;
             for (int s = 0; s < subs; ++s) {
-                int sum = 0, asum = 0;
-                for (int j = 0; j < u.sub; ++j) {
-                    sum += u.q[s * u.sub + j] * a->qs[s * u.sub + j];
-                    asum += a->qs[s * u.sub + j];
-                }
+                const int8_t* q = u.q + s * kSub;
+                const int8_t* x = a->qs + s * kSub;
+                int sum = 0;
+                for (int j = 0; j < kSub; ++j) sum += q[j] * x[j];
+                // The activation sums come with the block, per 16.
+                constexpr int per16 = kSub / 16;
+                int asum = 0;
+                for (int i = 0; i < per16; ++i) asum += a->bsums[s * per16 + i];
                 scaled += static_cast<int64_t>(u.scale[s]) * sum;
                 mins += static_cast<int64_t>(u.min[s]) * asum;
             }
