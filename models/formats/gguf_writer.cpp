@@ -152,6 +152,15 @@ void GgufWriter::set(std::string key, Value value) {
     if (d->fd >= 0) fail("metadata must be set before begin()");
     if (key.empty() || !formats_detail::isValidUtf8(key)) fail("metadata keys must be non-empty UTF-8");
     checkValue(key, value);
+    if (key == "general.alignment") {
+        // Tensor offsets depend on it, so it cannot be stored without being applied.
+        const uint32_t* a = std::get_if<uint32_t>(&value.v);
+        if (!a) fail("general.alignment must be a uint32");
+        if (!d->tensors.empty()) fail("set the alignment before adding tensors");
+        if (*a == 0 || (*a & (*a - 1)) != 0 || *a > (1u << 20))
+            fail("alignment " + std::to_string(*a) + " is not a power of two up to 1 MiB");
+        d->alignment = *a;
+    }
     for (auto& [k, v] : d->metadata) {
         if (k == key) {
             v = std::move(value);
@@ -161,13 +170,7 @@ void GgufWriter::set(std::string key, Value value) {
     d->metadata.emplace_back(std::move(key), std::move(value));
 }
 
-void GgufWriter::setAlignment(uint32_t alignment) {
-    if (!d->tensors.empty()) fail("set the alignment before adding tensors");
-    if (alignment == 0 || (alignment & (alignment - 1)) != 0 || alignment > (1u << 20))
-        fail("alignment " + std::to_string(alignment) + " is not a power of two up to 1 MiB");
-    d->alignment = alignment;
-    set("general.alignment", Value{alignment});
-}
+void GgufWriter::setAlignment(uint32_t alignment) { set("general.alignment", Value{alignment}); }
 
 void GgufWriter::addTensor(std::string name, DType type, std::vector<uint64_t> shape) {
     if (d->fd >= 0) fail("tensors must be added before begin()");

@@ -280,6 +280,9 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(FormatError, w.addTensor("d", DType::F32, {1, 1, 1, 1, 1}));
         QVERIFY_THROWS_EXCEPTION(FormatError, w.addTensor("", DType::F32, {1}));
         QVERIFY_THROWS_EXCEPTION(FormatError, w.setAlignment(48));
+        QVERIFY_THROWS_EXCEPTION(FormatError, w.set("general.alignment", Value{uint32_t{64}}));  // after addTensor
+        GgufWriter fresh;
+        QVERIFY_THROWS_EXCEPTION(FormatError, fresh.set("general.alignment", Value{uint64_t{64}}));  // not u32
         Array nested;
         nested.elementType = ValueType::Array;
         QVERIFY_THROWS_EXCEPTION(FormatError, w.set("k", Value{nested}));
@@ -312,6 +315,40 @@ private slots:
         QCOMPARE(f.metadata()[0].first, std::string("k"));
         QCOMPARE(f.getString("k").value(), std::string("two"));
         QVERIFY(f.tensors().empty());
+    }
+
+    // general.alignment copied in as plain metadata (as a converter might) takes effect too.
+    void alignmentSetAsMetadata() {
+        QTemporaryDir dir;
+        std::string path = dir.filePath("a.gguf").toStdString();
+        GgufWriter w;
+        w.set("general.alignment", Value{uint32_t{128}});
+        w.addTensor("a", DType::F32, {3});
+        w.addTensor("b", DType::F32, {3});
+        w.begin(path);
+        w.writeTensorData("a", std::vector<uint8_t>(12, 1));
+        w.writeTensorData("b", std::vector<uint8_t>(12, 2));
+        w.commit();
+        GgufFile f = GgufFile::open(path);
+        QCOMPARE(f.alignment(), uint64_t{128});
+        QCOMPARE(f.tensor("b")->offset, uint64_t{128});
+        QCOMPARE(f.tensor("b")->data[0], uint8_t{2});
+    }
+
+    void openErrorsNameTheFile() {
+        try {
+            GgufFile::open("/nonexistent/x.gguf");
+            QFAIL("opened a missing file");
+        } catch (const FormatError& e) {
+            QVERIFY(QString(e.what()).startsWith("/nonexistent/x.gguf: cannot open"));
+        }
+        QTemporaryDir dir;
+        try {
+            GgufFile::open(dir.path().toStdString());
+            QFAIL("opened a folder");
+        } catch (const FormatError& e) {
+            QVERIFY(QString(e.what()).contains("is a directory"));
+        }
     }
 
     void readsVersion2() {
