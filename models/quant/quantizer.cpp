@@ -181,7 +181,9 @@ WriteResult writeGguf(const std::filesystem::path& out,
             writer.writeTensorData(t.name, std::span<const uint8_t>(buffer.data(), n * job.outRowBytes));
             progress.bytesDone += n * job.srcRowBytes;
             progress.elapsedSeconds = std::chrono::duration<double>(Clock::now() - start).count();
-            if (progress.bytesDone > 0 && progress.elapsedSeconds > 0.5)
+            if (progress.bytesDone == total)
+                progress.etaSeconds = 0;
+            else if (progress.bytesDone > 0 && progress.elapsedSeconds > 0.5)
                 progress.etaSeconds = progress.elapsedSeconds * static_cast<double>(total - progress.bytesDone) /
                                       static_cast<double>(progress.bytesDone);
             if (options.onProgress && !options.onProgress(progress)) throw Cancelled();
