@@ -71,6 +71,13 @@ struct TensorInfo {
 
 // A GGUF file opened read-only and memory-mapped. Everything is validated on open; afterwards
 // every TensorInfo::data range lies inside the mapping. Throws FormatError on any problem.
+// Refused on open: versions other than 2 and 3, counts/lengths/offsets that do not fit in the
+// bytes that remain, unknown value or tensor types, nested arrays, keys and tensor names that are
+// empty, duplicated or not UTF-8, 0 or > 4 dimensions, zero dimensions, rows that are not whole
+// blocks, element or byte counts over 64 bits, misaligned, overlapping or out-of-file tensor data,
+// general.alignment that is not a power of two up to 1 MiB, and more than 2^25 array items in all
+// (each costs ~40 bytes in memory). String values need not be UTF-8 (byte tokens).
+// Immutable after open: safe to read from several threads.
 class GgufFile {
 public:
     static GgufFile open(const std::filesystem::path& path);
@@ -124,7 +131,9 @@ public:
     GgufWriter& operator=(const GgufWriter&) = delete;
 
     void set(std::string key, Value value);  // replaces an earlier value of the same key
-    void setAlignment(uint32_t alignment);   // power of two; also stored as general.alignment
+    // Power of two up to 1 MiB; stored as general.alignment. set("general.alignment", u32) is the
+    // same. Either must come before addTensor().
+    void setAlignment(uint32_t alignment);
     void addTensor(std::string name, DType type, std::vector<uint64_t> shape);
     // Total bytes begin() + all tensor data will write (for the free-space check).
     uint64_t plannedFileSize() const;
