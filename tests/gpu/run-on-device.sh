@@ -66,4 +66,12 @@ if has profile; then
     build/gpu/bench/gpu_decode_bench cuda:0 8b-q4_k_m > "$out/ncu.log" 2>&1
   grep -E '^  [a-zA-Z_]|Duration|DRAM Throughput|Memory Throughput|Compute \(SM\)' "$out/ncu.log" | head -n 150
 fi
+if has profile-attention; then
+  say "ncu: one decode attention kernel in detail"
+  HEARTH_BENCH_STEPS=2 ncu --kernel-name regex:'attentionKernel' --launch-skip 100 --launch-count 1 \
+    --section WarpStateStats --section SchedulerStats --section Occupancy --section LaunchStats \
+    --section SourceCounters --print-summary none \
+    build/gpu/bench/gpu_decode_bench cuda:0 8b-q4_k_m > "$out/ncu_attention.log" 2>&1
+  grep -v '^==PROF==' "$out/ncu_attention.log" | tail -n 120
+fi
 exit $status
