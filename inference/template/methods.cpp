@@ -399,12 +399,6 @@ bool dictMethod(DictData& dict, const std::string& name, const CallArgs& args, V
         std::vector<Value> values;
         for (const auto& [k, v] : dict.entries) values.push_back(v);
         result = Value::makeList(std::move(values));
-    } else if (name == "update" && dict.isNamespace) {
-        const Value* other = args.get(0, "other");
-        if (other && other->isDict())
-            for (const auto& [k, v] : other->dict().entries) dict.set(k, v);
-        for (const auto& [k, v] : args.named) dict.set(k, v);
-        result = Value::none();
     } else {
         return false;
     }

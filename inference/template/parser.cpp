@@ -543,7 +543,11 @@ private:
                 if (cur().type == TokenType::Integer) {  // x.0 is x[0]
                     auto item = node<ItemExpr>(dot.pos);
                     item->object = std::move(expr);
-                    item->key = literal(cur().pos, Value(int64_t(std::stoll(advance().text))));
+                    const Token& index = advance();
+                    int64_t value = 0;
+                    auto [end, ec] = std::from_chars(index.text.data(), index.text.data() + index.text.size(), value);
+                    if (ec != std::errc()) fail(index, "index " + index.text + " is too large");
+                    item->key = literal(index.pos, Value(value));
                     expr = std::move(item);
                     continue;
                 }

@@ -10,6 +10,7 @@
 #include <QtTest>
 
 #include <fstream>
+#include <random>
 
 #include "inference/template/chat_template.h"
 #include "models/formats/gguf.h"
@@ -103,6 +104,7 @@ private slots:
     void loadsHuggingFaceFolders();
     void loadsGguf();
     void refusesMissingModels();
+    void survivesMangledTemplates();
 };
 
 void TemplateInterpreterTest::constructsMatchPythonJinja2() {
@@ -321,6 +323,47 @@ void TemplateInterpreterTest::refusesMissingModels() {
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, hearth::loadChatTemplate(dir.path().toStdString()));
     writeFile(dir.filePath("junk.gguf"), "not a gguf file at all");
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, hearth::loadChatTemplate(dir.filePath("junk.gguf").toStdString()));
+}
+
+// Real templates with random bytes changed, dropped or duplicated: every one must parse and render
+// or fail with a TemplateError; nothing may crash, hang or throw anything else.
+void TemplateInterpreterTest::survivesMangledTemplates() {
+    QDir dir(kTestDir + "/template/templates");
+    std::vector<std::string> sources;
+    for (const QString& f : dir.entryList({"*.jinja"}, QDir::Files)) {
+        QFile file(dir.filePath(f));
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        sources.push_back(file.readAll().toStdString());
+    }
+    QVERIFY(sources.size() >= 12);
+    const char alphabet[] = "{}%#-+()[]'\".,:|~=<>!*/ \n\tabcxyz019_";
+    std::mt19937 rng(20261122);
+    ojson messages = ojson::parse(R"([{"role": "system", "content": "S"}, {"role": "user", "content": "U"},
+        {"role": "assistant", "content": "A", "tool_calls": [{"id": "abc123xyz", "type": "function",
+         "function": {"name": "f", "arguments": {"x": 1}}}]}, {"role": "tool", "content": "T"}])");
+    hearth::TemplateLimits limits{1 << 16, 20000, 16};
+    int rendered = 0, refused = 0;
+    for (int round = 0; round < 1500; ++round) {
+        std::string s = sources[rng() % sources.size()];
+        int edits = 1 + int(rng() % 4);
+        for (int k = 0; k < edits && !s.empty(); ++k) {
+            size_t at = rng() % s.size();
+            switch (rng() % 3) {
+            case 0: s[at] = alphabet[rng() % (sizeof alphabet - 1)]; break;
+            case 1: s.erase(at, 1 + rng() % 8); break;
+            default: s.insert(at, s.substr(rng() % s.size(), 1 + rng() % 24)); break;
+            }
+        }
+        try {
+            hearth::ChatTemplate t = hearth::ChatTemplate::fromSource(s, limits);
+            t.render(messages, bool(rng() % 2), ojson{{"tools", ojson::array()}});
+            ++rendered;
+        } catch (const hearth::TemplateError&) {
+            ++refused;
+        }
+    }
+    qInfo("mangled templates: %d rendered, %d refused with a TemplateError", rendered, refused);
+    QCOMPARE(rendered + refused, 1500);
 }
 
 QTEST_GUILESS_MAIN(TemplateInterpreterTest)
