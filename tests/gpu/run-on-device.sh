@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Qt-free GPU targets (backends, CUDA module, checks, benchmark) and runs them on the
 # first GPU, in one call on the device machine. Logs go to $OUT (the device tool's folder) or
-# build/gpu/logs. Steps (default: build check sanitize bench; also: ab profile).
+# build/gpu/logs. Steps (default: build check sanitize bench; also: ab profile profile-attention
+# e2e, the last after tests/gpu/prepare-e2e.sh with carry build/cuda-e2e).
 #   tests/gpu/run-on-device.sh                  # everything
 #   tests/gpu/run-on-device.sh build check      # just correctness
 # HEARTH_CUDA_ARCHITECTURES (default 90), HEARTH_BENCH_MODELS (default: the four of issue 6).
@@ -59,6 +60,15 @@ if has ab; then
     env $cfg build/gpu/bench/gpu_decode_bench cuda:0 8b-q4_k_m 1b-q4_k_m 2>&1 | tail -n 2
   done | tee "$out/ab.log"
 fi
+if has e2e; then
+  # gpu_e2e_check and the converted fixtures are built here (it links the engine, whose tokenizer
+  # needs ICU), carried in build/cuda-e2e with the libraries the device image lacks.
+  say "end to end: fixture models, cuda:0 against transformers and the CPU backend"
+  LD_LIBRARY_PATH=build/cuda-e2e/lib HEARTH_BACKEND_DIR=$PWD/build/gpu/lib/hearth \
+    build/cuda-e2e/gpu_e2e_check build/cuda-e2e tests/fixtures cuda:0 > "$out/e2e.log" 2>&1 || status=1
+  grep -v '^ok' "$out/e2e.log" | tail -n 30
+fi
+
 if has profile; then
   say "ncu: the kernels of eager decode steps (8B Q4_K_M)"
   HEARTH_BENCH_STEPS=2 ncu --kernel-name regex:'matVec|prepare|attention|combine|ropeStore|argmax' \
