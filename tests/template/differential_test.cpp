@@ -73,11 +73,38 @@ std::vector<TemplateUnderTest> allTemplates() {
         withReasoning.push_back({{"role", "assistant"}, {"content", "4"}, {"reasoning_content", "\nAdd them.\n"}});
         withReasoning.push_back(msg("user", "3+3?"));
         q.extraConversations.push_back({"reasoning-content-field", withReasoning, {{"enable_thinking", true}}});
+        ojson stringArgs = ojson::array({msg("user", "Time in Tokyo?")});
+        stringArgs.push_back(ojson::parse(R"({"role": "assistant", "content": "Let me check.", "tool_calls": [
+            {"type": "function", "function": {"name": "now", "arguments": "{\"tz\": \"Asia/Tokyo\"}"}},
+            {"type": "function", "function": {"name": "now", "arguments": {"tz": "UTC"}}}]})"));
+        stringArgs.push_back(msg("tool", "09:00"));
+        stringArgs.push_back(msg("tool", "00:00"));
+        q.extraConversations.push_back({"parallel-calls-string-args", stringArgs, ojson::object()});
         out.push_back(std::move(q));
     }
-    out.push_back(fromLenml("gemma3", T{true, ToolStyle::None, false, true}));
+    {
+        auto g = fromLenml("gemma3", T{true, ToolStyle::None, false, true});
+        ojson parts = ojson::parse(R"([{"role": "system", "content": [{"type": "text", "text": "Be kind."}]},
+            {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": " What is this? "}]}])");
+        g.extraConversations.push_back({"system-as-parts", parts, ojson::object()});
+        g.extraConversations.push_back({"roles-not-alternating", {msg("user", "a"), msg("user", "b")}, ojson::object()});
+        out.push_back(std::move(g));
+    }
     out.push_back(fromLenml("deepseek_v3", T{true, ToolStyle::StringArgs, false, false}));
-    out.push_back(fromFile("llama-3.1.jinja", "<|begin_of_text|>", "<|eot_id|>", T{true, ToolStyle::OpenAi}));
+    {
+        auto l = fromFile("llama-3.1.jinja", "<|begin_of_text|>", "<|eot_id|>", T{true, ToolStyle::OpenAi});
+        ojson builtin = ojson::array({msg("system", "Search when needed."), msg("user", "Who won?")});
+        builtin.push_back(ojson::parse(R"({"role": "assistant", "tool_calls": [{"type": "function",
+            "function": {"name": "brave_search", "arguments": {"query": "final score", "lang": "en"}}}]})"));
+        builtin.push_back(msg("ipython", "{\"result\": \"3-1\"}"));
+        l.extraConversations.push_back(
+            {"builtin-tools", builtin, {{"builtin_tools", {"brave_search", "code_interpreter", "wolfram_alpha"}}}});
+        l.extraConversations.push_back(
+            {"tools-in-system", {msg("user", "Weather?")},
+             {{"tools_in_user_message", false}, {"tools", ojson::parse(R"([{"type": "function", "function":
+                 {"name": "w", "description": "Weather", "parameters": {"type": "object", "properties": {}}}}])")}}});
+        out.push_back(std::move(l));
+    }
     {
         auto l = fromFile("llama-3.2.jinja", "<|begin_of_text|>", "<|eot_id|>", T{true, ToolStyle::OpenAi});
         l.extraConversations.push_back({"date-string", {msg("user", "What day is it?")}, {{"date_string", "01 Jan 2025"}}});
@@ -186,14 +213,38 @@ Results runOracle(const QString& program, const QString& script, const std::vect
     return {results, {}};
 }
 
+// Where @huggingface/jinja itself differs from Python Jinja2 (what transformers runs), the node
+// comparison is skipped and matchesPythonJinja2 holds the case to Python's answer;
+// constructs.json covers the same constructs with Python's expected output for machines without it.
+struct KnownDifference {
+    const char* templateName;
+    const char* label;
+    const char* reason;
+};
+const KnownDifference kNodeDiffers[] = {
+    {"llama-3.1.jinja", "builtin-tools", "@huggingface/jinja 0.5.11 has no `reject` filter (Jinja2 does)"},
+};
+
+const KnownDifference* knownDifference(const Case& c) {
+    for (const auto& k : kNodeDiffers)
+        if (c.tmpl->name == k.templateName && c.label == k.label) return &k;
+    return nullptr;
+}
+
 // Renders every case ourselves and compares with the oracle; returns the failures.
 std::vector<std::string> compareAll(const std::vector<Case>& cases, const ojson& results, int& identical,
-                                    int& bothRaised) {
+                                    int& bothRaised, bool skipKnownNodeDifferences = false) {
     std::vector<std::string> failures;
     std::map<std::string, hearth::ChatTemplate> compiled;
     for (size_t i = 0; i < cases.size(); ++i) {
         const Case& c = cases[i];
         const ojson& ref = results[i];
+        if (skipKnownNodeDifferences) {
+            if (const KnownDifference* k = knownDifference(c)) {
+                qInfo("skipped %s / %s: %s", k->templateName, k->label, k->reason);
+                continue;
+            }
+        }
         std::string id = c.tmpl->name + " / " + c.label + (c.addGenerationPrompt ? " / +gen" : " / -gen");
         auto found = compiled.find(c.tmpl->name);
         if (found == compiled.end()) {
@@ -263,7 +314,7 @@ void TemplateDifferentialTest::matchesHuggingFaceJinja() {
     Results r = runOracle(node, kTestDir + "/template/jinja_oracle.cjs", cases);
     QVERIFY2(r.error.empty(), r.error.c_str());
     int identical = 0, bothRaised = 0;
-    std::vector<std::string> failures = compareAll(cases, r.results, identical, bothRaised);
+    std::vector<std::string> failures = compareAll(cases, r.results, identical, bothRaised, true);
     qInfo("@huggingface/jinja: %d prompts identical, %d identical errors, %zu templates, %zu cases", identical,
           bothRaised, templates.size(), cases.size());
     for (const auto& f : failures) qWarning("%s", f.c_str());
