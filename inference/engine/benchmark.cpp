@@ -1,0 +1,114 @@
+#include "inference/engine/benchmark.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+
+#include "backends/cpu/membw.h"
+#include "inference/engine/model_graph.h"
+
+namespace hearth {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double cpuSeconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+double loadAverage() {
+    std::ifstream in("/proc/loadavg");
+    double l = 0;
+    in >> l;
+    return l;
+}
+
+}  // namespace
+
+uint64_t residentBytes() {
+    std::ifstream in("/proc/self/status");
+    std::string key;
+    while (in >> key) {
+        if (key == "VmRSS:") {
+            uint64_t kb = 0;
+            in >> kb;
+            return kb * 1024;
+        }
+        std::getline(in, key);
+    }
+    return 0;
+}
+
+uint64_t bytesPerDecodedToken(const ModelGraph& g, double positions, DType kvType) {
+    const auto& w = g.weights();
+    uint64_t bytes = 0;
+    auto add = [&](const Tensor& t) { if (t.valid()) bytes += t.bytes(); };
+    for (const auto& l : w.layers) {
+        for (const auto* t : {&l.attnNorm, &l.wq, &l.wk, &l.wv, &l.bq, &l.bk, &l.bv, &l.qNorm, &l.kNorm, &l.wo,
+                              &l.ffnNorm, &l.wGate, &l.wUp, &l.wDown})
+            add(*t);
+    }
+    add(w.outputNorm);
+    add(w.output);
+    bytes += w.tokenEmbd.rowBytes();
+    const auto& s = g.spec();
+    double kvRow = 2.0 * s.numLayers * s.numKvHeads * s.headDim * (kvType == DType::F32 ? 4 : 2);
+    return bytes + static_cast<uint64_t>(kvRow * positions);
+}
+
+BenchResult runBenchmark(const std::filesystem::path& path, LoadOptions lo, int p, int n, bool measureBandwidth) {
+    if (p < 1 || n < 1) throw EngineError("the benchmark needs at least one prompt and one generated token");
+    if (lo.contextSize == 0) lo.contextSize = p + n;
+    auto model = Model::load(path, lo);
+    if (p + n > model->contextSize())
+        throw EngineError(std::to_string(p) + " + " + std::to_string(n) + " tokens do not fit the context of " +
+                          std::to_string(model->contextSize()) + " (raise --ctx-size)");
+    const auto vocab = static_cast<uint32_t>(model->spec().vocabSize);
+    std::vector<int32_t> prompt(static_cast<size_t>(p));
+    uint32_t x = 12345;
+    for (auto& id : prompt) {
+        x = x * 1664525u + 1013904223u;
+        id = static_cast<int32_t>((x >> 8) % vocab);
+    }
+    Session session(model);
+    // Warm-up: page the weights in and build the decode graph once.
+    session.logits({prompt.data(), std::min<size_t>(prompt.size(), 8)});
+    session.decodeGreedy(prompt[0]);
+    session.reset();
+
+    BenchResult r;
+    r.loadAverage = loadAverage();
+    double c0 = cpuSeconds();
+    session.logits(prompt);
+    r.prefillSeconds = session.lastPrefillSeconds();
+    r.prefillCpuSeconds = cpuSeconds() - c0;
+    int32_t token = prompt.back();
+    auto t0 = Clock::now();
+    c0 = cpuSeconds();
+    for (int i = 0; i < n; ++i) token = session.decodeGreedy(token);
+    r.decodeSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    r.decodeCpuSeconds = cpuSeconds() - c0;
+
+    r.deviceId = model->device().id;
+    r.deviceName = model->device().name;
+    r.promptTokens = p;
+    r.genTokens = n;
+    r.contextSize = model->contextSize();
+    r.prefillTps = p / r.prefillSeconds;
+    r.decodeTps = n / r.decodeSeconds;
+    r.bytesPerToken = bytesPerDecodedToken(model->graph(), p + n / 2.0, lo.kvType);
+    r.achievedGBs = static_cast<double>(r.bytesPerToken) * r.decodeTps / 1e9;
+    r.memory = model->memoryUse();
+    r.residentBytes = residentBytes();
+    if (measureBandwidth && model->device().backend == "cpu")
+        r.membwCopyGBs = measureMemoryBandwidthDetailed(lo.threads).copyGBs;
+    return r;
+}
+
+}  // namespace hearth

@@ -1,0 +1,39 @@
+// The measurement behind `hearth bench`: prefill of p random tokens, then n single-token decode
+// steps, with the bytes each decoded token reads. Shared by the CLI and bench/engine/engine_bench
+// (a Qt-free driver for machines without Qt).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+
+#include "inference/engine/engine.h"
+
+namespace hearth {
+
+struct BenchResult {
+    std::string deviceId, deviceName;
+    int promptTokens = 0, genTokens = 0, contextSize = 0;
+    double prefillTps = 0, decodeTps = 0;
+    double prefillSeconds = 0, decodeSeconds = 0;
+    double prefillCpuSeconds = 0, decodeCpuSeconds = 0;  // process CPU time (all threads)
+    uint64_t bytesPerToken = 0;  // weights read once + KV of the average position
+    double achievedGBs = 0;
+    double membwCopyGBs = 0;     // measured on the CPU backend only; 0 otherwise
+    double loadAverage = 0;      // 1-minute load average when the run started
+    MemoryUse memory;
+    uint64_t residentBytes = 0;
+};
+
+// Throws EngineError when p + n does not fit the context. `measureBandwidth` runs the CPU
+// memory-bandwidth measurement (about a second) for the fraction.
+BenchResult runBenchmark(const std::filesystem::path& model, LoadOptions options, int p, int n,
+                         bool measureBandwidth = true);
+
+// Bytes one decode step reads: every weight matrix once (the token embedding one row, unless it is
+// also the output matrix) plus the keys and values of `positions` cached tokens.
+class ModelGraph;
+uint64_t bytesPerDecodedToken(const ModelGraph& graph, double positions, DType kvType);
+
+uint64_t residentBytes();  // VmRSS of this process
+
+}  // namespace hearth
