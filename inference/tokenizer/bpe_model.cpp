@@ -11,6 +11,7 @@ namespace hearth {
 namespace {
 constexpr size_t kMaxCachedWordBytes = 256;
 constexpr size_t kMaxCachedWords = 200000;
+constexpr std::string_view kMetaspace = "\u2581";
 
 uint64_t pairKey(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
@@ -23,13 +24,24 @@ BpeModel::BpeModel(StringIdMap vocab, const std::vector<std::pair<std::string, s
     int32_t maxId = -1;
     for (const auto& [s, id] : vocab_) maxId = std::max(maxId, id);
     extraBase_ = maxId + 1;
+    for (const auto& [piece, id] : vocab_) fastVocab_.set(piece, id);
     merges_.reserve(merges.size() * 2);
+    std::string joined;
     for (size_t rank = 0; rank < merges.size(); ++rank) {
         const auto& [a, b] = merges[rank];
-        int32_t ia = internId(a), ib = internId(b), ir = internId(a + b);
+        joined.assign(a).append(b);
+        int32_t ia = internId(a), ib = internId(b), ir = internId(joined);
         merges_[pairKey(ia, ib)] = Merge{static_cast<int32_t>(rank), ir};
     }
-    for (const auto& [piece, id] : vocab_) fastVocab_.set(piece, id);
+    if (!options_.byteLevel) {
+        splitAtMetaspace_ = true;
+        auto check = [&](std::string_view piece) {
+            for (size_t p = piece.find(kMetaspace, 1); p != std::string_view::npos; p = piece.find(kMetaspace, p + 1))
+                if (p < 3 || piece.substr(p - 3, 3) != kMetaspace) splitAtMetaspace_ = false;
+        };
+        for (const auto& [piece, id] : vocab_) check(piece);
+        for (const auto& [piece, id] : extra_) check(piece);
+    }
     byteSymbol_.assign(256, -1);
     byteFallback_.assign(256, -1);
     for (int b = 0; b < 256; ++b) {
@@ -58,7 +70,7 @@ std::optional<int32_t> BpeModel::find(std::string_view piece) const {
 }
 
 int32_t BpeModel::internId(const std::string& s) {
-    if (auto it = vocab_.find(s); it != vocab_.end()) return it->second;
+    if (const int64_t* id = fastVocab_.find(s)) return static_cast<int32_t>(*id);
     if (auto it = extra_.find(s); it != extra_.end()) return it->second;
     int32_t id = extraBase_ + static_cast<int32_t>(extra_.size());
     extra_.emplace(s, id);
@@ -102,6 +114,20 @@ void BpeModel::emitUnknown(std::string_view text, std::vector<int32_t>& out) con
 }
 
 void BpeModel::encodeWord(std::string_view word, std::vector<int32_t>& out) const {
+    if (!splitAtMetaspace_) {
+        encodePart(word, out);
+        return;
+    }
+    size_t start = 0;
+    for (size_t p = word.find(kMetaspace, 1); p != std::string_view::npos; p = word.find(kMetaspace, p + 1)) {
+        if (p >= 3 && word.substr(p - 3, 3) == kMetaspace) continue;  // inside a run of "▁"
+        encodePart(word.substr(start, p - start), out);
+        start = p;
+    }
+    encodePart(word.substr(start), out);
+}
+
+void BpeModel::encodePart(std::string_view word, std::vector<int32_t>& out) const {
     if (word.empty()) return;
     if (options_.ignoreMerges) {
         if (const int64_t* id = fastVocab_.find(word)) {

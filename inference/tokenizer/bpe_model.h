@@ -65,6 +65,7 @@ private:
     int32_t internId(const std::string& s);
     std::optional<Merge> lookupMerge(int32_t a, int32_t b, std::string_view left, std::string_view right) const;
     void bpe(std::string_view word, std::vector<int32_t>& out) const;
+    void encodePart(std::string_view word, std::vector<int32_t>& out) const;
     void emitUnknown(std::string_view text, std::vector<int32_t>& out) const;
 
     StringIdMap vocab_;
@@ -77,6 +78,10 @@ private:
     std::vector<int32_t> byteSymbol_;    // byte-level: id of each single byte
     std::vector<int32_t> byteFallback_;  // id of <0xXX> per byte, -1 when missing
     Options options_;
+    // SentencePiece text between special tokens is one long "word". When no token has "▁" right
+    // after another character, no merge can cross the start of a "▁" run, so the word is cut
+    // there: same result, linear time, and the word cache works.
+    bool splitAtMetaspace_ = false;
     std::unique_ptr<Cache> cache_ = std::make_unique<Cache>();
 };
 

@@ -12,6 +12,8 @@
 
 namespace hearth {
 
+class Tokenizer;
+
 struct GgufPreTokenizer {
     std::string name;                 // tokenizer.ggml.pre
     std::vector<std::string> splits;  // Split regexes (Isolated), applied in order
@@ -28,5 +30,8 @@ std::vector<std::string> knownGgufPreTokenizers();
 // Throws TokenizerError when the pre-tokenizer matches none of the known names.
 std::vector<std::pair<std::string, gguf::Value>> ggufMetadataFromHfTokenizer(
     const std::filesystem::path& tokenizerJson, const std::filesystem::path& tokenizerConfigJson);
+// The same, for a tokenizer already loaded from that tokenizer.json.
+std::vector<std::pair<std::string, gguf::Value>> ggufMetadataFromHfTokenizer(const Tokenizer& tok,
+                                                                             const std::filesystem::path& tokenizerJson);
 
 }  // namespace hearth

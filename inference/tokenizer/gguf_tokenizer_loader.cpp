@@ -33,6 +33,7 @@ const std::vector<GgufPreTokenizer>& table() {
         {"deepseek-r1-qwen", {kQwen2}, false, true, false},
         {"deepseek-v3", {kDeepSeekV3Digits, kDeepSeekV3Cjk, kDeepSeekV3Main}, false, false, false},
         {"gpt-4o", {kO200k}, false, false, true},
+        {"smollm", {R"(\p{N})"}, true, false, false},  // Digits(individual) + GPT-2's ByteLevel regex
         {"gpt2", {}, true, false, false},
         {"default", {}, true, false, false},
     };
@@ -183,8 +184,12 @@ Tokenizer Tokenizer::fromGguf(const gguf::GgufFile& file) {
 
 std::vector<std::pair<std::string, gguf::Value>> ggufMetadataFromHfTokenizer(
     const std::filesystem::path& tokenizerJson, const std::filesystem::path& tokenizerConfigJson) {
+    return ggufMetadataFromHfTokenizer(Tokenizer::fromHfFiles(tokenizerJson, tokenizerConfigJson), tokenizerJson);
+}
+
+std::vector<std::pair<std::string, gguf::Value>> ggufMetadataFromHfTokenizer(const Tokenizer& tok,
+                                                                             const std::filesystem::path& tokenizerJson) {
     using nlohmann::json;
-    const Tokenizer tok = Tokenizer::fromHfFiles(tokenizerJson, tokenizerConfigJson);
     std::ifstream in(tokenizerJson, std::ios::binary);
     std::stringstream buffer;
     buffer << in.rdbuf();

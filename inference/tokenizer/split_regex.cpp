@@ -3,7 +3,12 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <unicode/uchar.h>
+
+#include <array>
 #include <cctype>
+#include <cstdio>
+#include <map>
 #include <vector>
 
 #include "inference/tokenizer/tokenizer_error.h"
@@ -16,6 +21,54 @@ namespace {
 // Oniguruma's \w as the reference defines it for JavaScript.
 constexpr std::string_view kWordCharsInClass = "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\x{B2}\\x{B3}\\x{B9}\\x{BC}-\\x{BE}";
 constexpr std::string_view kHexChars = "0-9A-Fa-f";
+
+// PCRE2's Unicode tables can be older than ICU's: characters encoded since (e.g. the Unicode 15
+// emoji 🪿 and 🩷) are unassigned to PCRE2, so \p{S} would miss them where the reference sees a
+// symbol. For each general category we list, from ICU, the code points PCRE2 does not know yet;
+// they are added to every \p{..} class. Both tables come from the libraries, none is written here.
+const std::map<std::string, std::string>& newerCategoryRanges() {
+    static const std::map<std::string, std::string> ranges = [] {
+        std::map<std::string, std::string> out;
+        char buffer[32] = {};
+        pcre2_config(PCRE2_CONFIG_UNICODE_VERSION, buffer);
+        int major = 0, minor = 0;
+        std::sscanf(buffer, "%d.%d", &major, &minor);
+        static const char* names[] = {"Cn", "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Me", "Mc", "Nd", "Nl", "No",
+                                      "Zs", "Zl", "Zp", "Cc", "Cf", "Co", "Cs", "Pd", "Ps", "Pe", "Pc", "Po",
+                                      "Sm", "Sc", "Sk", "So", "Pi", "Pf"};
+        auto add = [&](const std::string& name, UChar32 first, UChar32 last) {
+            char range[40];
+            if (first == last) std::snprintf(range, sizeof range, "\\x{%X}", static_cast<unsigned>(first));
+            else std::snprintf(range, sizeof range, "\\x{%X}-\\x{%X}", static_cast<unsigned>(first), static_cast<unsigned>(last));
+            out[name] += range;
+            out[name.substr(0, 1)] += range;
+        };
+        int current = -1;
+        UChar32 start = 0;
+        for (UChar32 cp = 0; cp <= 0x110000; ++cp) {
+            int category = -1;
+            if (cp <= 0x10FFFF) {
+                UVersionInfo age;
+                u_charAge(cp, age);
+                bool newer = age[0] > major || (age[0] == major && age[1] > minor);
+                int type = u_charType(cp);
+                if (newer && type > 0 && type < static_cast<int>(std::size(names))) category = type;
+            }
+            if (category != current) {
+                if (current > 0) add(names[current], start, cp - 1);
+                current = category;
+                start = cp;
+            }
+        }
+        return out;
+    }();
+    return ranges;
+}
+
+bool isGeneralCategory(const std::string& name) {
+    static const std::string known = " L Lu Ll Lt Lm Lo M Mn Mc Me N Nd Nl No P Pc Pd Ps Pe Pi Pf Po S Sm Sc Sk So Z Zs Zl Zp ";
+    return !name.empty() && name.size() <= 2 && known.find(" " + name + " ") != std::string::npos;
+}
 
 std::string wordClass() { return "[" + std::string(kWordCharsInClass) + "]"; }
 std::string nonWordClass() { return "[^" + std::string(kWordCharsInClass) + "]"; }
@@ -115,7 +168,18 @@ struct Translator {
                     }
                     return c == 'p' ? wordClass() : nonWordClass();
                 }
-                return std::string("\\") + c + "{" + name + "}";
+                std::string property = std::string("\\") + c + "{" + name + "}";
+                if (isGeneralCategory(name)) {
+                    auto it = newerCategoryRanges().find(name);
+                    if (it != newerCategoryRanges().end()) {
+                        if (inClass) {
+                            if (c == 'P') fail("\\P{" + name + "} inside a character class is not supported");
+                            return property + it->second;
+                        }
+                        return (c == 'p' ? "[" : "[^") + std::string("\\p{") + name + "}" + it->second + "]";
+                    }
+                }
+                return property;
             }
             default:
                 if (std::isalnum(static_cast<unsigned char>(c))) return std::string("\\") + c;

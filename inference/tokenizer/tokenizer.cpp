@@ -86,8 +86,17 @@ void completeTokenizerData(TokenizerData& d, ModelSource src) {
     const bool byteLevel = src.options.byteLevel;
     int32_t maxId = -1;
     for (const auto& [s, id] : src.vocab) maxId = std::max(maxId, id);
-    for (const auto& a : d.added) maxId = std::max(maxId, a.id);
+    for (const auto& a : d.added) {
+        if (a.id < 0) throw TokenizerError(d.source + ": added token '" + a.content + "' has a negative id");
+        maxId = std::max(maxId, a.id);
+    }
     if (maxId < 0) throw TokenizerError(d.source + ": the vocabulary is empty");
+    // Real vocabularies have at most a few hundred thousand ids; a huge one is a damaged file,
+    // not a reason to allocate gigabytes.
+    const size_t entries = src.vocab.size() + d.added.size();
+    if (static_cast<size_t>(maxId) > entries + 1000000)
+        throw TokenizerError(d.source + ": token id " + std::to_string(maxId) + " is far beyond the " +
+                             std::to_string(entries) + " tokens listed");
     d.pieces.assign(static_cast<size_t>(maxId) + 1, std::string());
     d.present.assign(d.pieces.size(), 0);
 

@@ -3,6 +3,7 @@
 #include <QDir>
 #include <QFile>
 #include <QProcess>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "inference/tokenizer/gguf_tokenizer.h"
@@ -59,9 +60,18 @@ std::vector<Reference> references(const std::string& name, QString& error) {
     return out;
 }
 
+const Tokenizer& hfTokenizer(const std::string& name) {
+    static std::map<std::string, Tokenizer> loaded;
+    auto it = loaded.find(name);
+    if (it == loaded.end()) {
+        const std::string dir = tokenizerDir(name);
+        it = loaded.emplace(name, Tokenizer::fromHfFiles(dir + "/tokenizer.json", dir + "/tokenizer_config.json")).first;
+    }
+    return it->second;
+}
+
 void writeTokenizerGguf(const std::string& name, const std::string& path, const std::function<void(Metadata&)>& edit) {
-    const std::string dir = tokenizerDir(name);
-    Metadata kv = ggufMetadataFromHfTokenizer(dir + "/tokenizer.json", dir + "/tokenizer_config.json");
+    Metadata kv = ggufMetadataFromHfTokenizer(hfTokenizer(name), tokenizerDir(name) + "/tokenizer.json");
     if (edit) edit(kv);
     gguf::GgufWriter w;
     w.set("general.architecture", gguf::Value{std::string("llama")});

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "inference/tokenizer/tokenizer.h"
 #include "models/formats/gguf.h"
 
 namespace hearth::test {
@@ -26,6 +27,10 @@ std::string corpusPath();
 std::vector<std::string> corpus();
 // Runs node; on failure returns an empty vector and sets `error` (e.g. "run npm ci in tests/").
 std::vector<Reference> references(const std::string& name, QString& error);
+
+// tokenizer.json + tokenizer_config.json of `name`, loaded once per process (the larger files
+// take seconds to load).
+const Tokenizer& hfTokenizer(const std::string& name);
 
 using Metadata = std::vector<std::pair<std::string, gguf::Value>>;
 // Writes a GGUF file holding only the tokenizer.ggml.* metadata of tokenizer `name` (built from its

@@ -19,10 +19,7 @@ std::string join(const std::vector<int32_t>& ids) {
     return s;
 }
 
-Tokenizer fromJson(const std::string& name) {
-    const std::string dir = hearth::test::tokenizerDir(name);
-    return Tokenizer::fromHfFiles(dir + "/tokenizer.json", dir + "/tokenizer_config.json");
-}
+const Tokenizer& fromJson(const std::string& name) { return hearth::test::hfTokenizer(name); }
 
 void setKey(hearth::test::Metadata& kv, const std::string& key, gguf::Value v) {
     for (auto& [k, value] : kv)
@@ -64,7 +61,7 @@ private slots:
         const std::string path = dir_.filePath(name + ".gguf").toStdString();
         hearth::test::writeTokenizerGguf(n, path);
         Tokenizer fromGguf = Tokenizer::fromGguf(gguf::GgufFile::open(path));
-        Tokenizer json = fromJson(n);
+        const Tokenizer& json = fromJson(n);
         QCOMPARE(fromGguf.vocabSize(), json.vocabSize());
         QCOMPARE(fromGguf.bosId(), json.bosId());
         int failures = 0;
@@ -113,7 +110,7 @@ private slots:
             kv.emplace_back("tokenizer.ggml.scores", gguf::Value{std::move(scores)});
         });
         Tokenizer fromGguf = Tokenizer::fromGguf(gguf::GgufFile::open(path));
-        Tokenizer json = fromJson("llama2");
+        const Tokenizer& json = fromJson("llama2");
         int failures = 0;
         for (const auto& text : hearth::test::corpus()) {
             auto a = fromGguf.encode(text), b = json.encode(text);
@@ -135,7 +132,7 @@ private slots:
 
     void refusesOtherModels() {
         const std::string path = dir_.filePath("bert.gguf").toStdString();
-        hearth::test::writeTokenizerGguf("qwen3", path, [](hearth::test::Metadata& kv) {
+        hearth::test::writeTokenizerGguf("llama2", path, [](hearth::test::Metadata& kv) {
             setKey(kv, "tokenizer.ggml.model", gguf::Value{std::string("bert")});
         });
         QVERIFY(errorOf(path).contains("tokenizer.ggml.model 'bert' is not supported"));

@@ -4,7 +4,6 @@
 #include <QString>
 #include <QTest>
 #include <algorithm>
-#include <map>
 
 #include "inference/tokenizer/tokenizer.h"
 #include "inference/tokenizer/utf8.h"
@@ -41,16 +40,7 @@ bool lossless(const std::string& name, const std::string& s, const Tokenizer& to
     return true;
 }
 
-// Loading the larger tokenizer.json files takes seconds: each is loaded once per run.
-const Tokenizer& cached(const std::string& name) {
-    static std::map<std::string, Tokenizer> loaded;
-    auto it = loaded.find(name);
-    if (it == loaded.end()) {
-        const std::string dir = hearth::test::tokenizerDir(name);
-        it = loaded.emplace(name, Tokenizer::fromHfFiles(dir + "/tokenizer.json", dir + "/tokenizer_config.json")).first;
-    }
-    return it->second;
-}
+const Tokenizer& cached(const std::string& name) { return hearth::test::hfTokenizer(name); }
 
 }  // namespace
 

@@ -33,10 +33,7 @@ std::vector<std::string> split(const nlohmann::json& pre, const std::string& tex
     return out;
 }
 
-Tokenizer load(const std::string& name) {
-    const std::string dir = hearth::test::tokenizerDir(name);
-    return Tokenizer::fromHfFiles(dir + "/tokenizer.json", dir + "/tokenizer_config.json");
-}
+const Tokenizer& load(const std::string& name) { return hearth::test::hfTokenizer(name); }
 
 QString errorOf(const std::function<void()>& f) {
     try {
@@ -100,7 +97,7 @@ private slots:
 
     // Byte-fallback tokens of one character: nothing is shown until the character is complete.
     void streamingByteFallback() {
-        Tokenizer tok = load("llama2");
+        const Tokenizer& tok = load("llama2");
         auto ids = tok.encode("a🫨b", false);  // U+1FAE8 is not in the vocabulary: four <0xXX> tokens
         std::vector<std::string> pieces;
         hearth::StreamingDecoder stream(tok);
@@ -124,7 +121,7 @@ private slots:
     }
 
     void lookups() {
-        Tokenizer tok = load("llama3");
+        const Tokenizer& tok = load("llama3");
         QCOMPARE(tok.vocabSize(), size_t(128256));
         QCOMPARE(tok.tokenId("<|begin_of_text|>"), std::optional<int32_t>(128000));
         QCOMPARE(tok.tokenText(9906), std::string_view("Hello"));
@@ -140,7 +137,7 @@ private slots:
     }
 
     void badInput() {
-        Tokenizer tok = load("qwen3");
+        const Tokenizer& tok = load("qwen3");
         // Invalid UTF-8 reads as U+FFFD, the way a JavaScript string would hold it.
         QCOMPARE(tok.encode("a\xFF" "b"), tok.encode("a\uFFFD" "b"));
         QVERIFY(errorOf([&] { tok.decode(std::vector<int32_t>{1, 999999}); }).contains("999999"));
@@ -162,7 +159,7 @@ private slots:
     // encode/decode are const and share the word cache: several threads at once get the
     // same answers as one.
     void concurrentUse() {
-        Tokenizer tok = load("qwen3");
+        const Tokenizer& tok = load("qwen3");
         const auto texts = hearth::test::corpus();
         std::vector<std::vector<int32_t>> expected;
         for (const auto& t : texts) expected.push_back(Tokenizer(tok).encode(t));
