@@ -353,6 +353,19 @@ void prepareActivation(const PrepArgs& args, gpuStream_t stream) {
     };
     bool single = norm && (overlaps(args.out, args.a) || overlaps(args.out, args.b) || overlaps(args.sum, args.a) ||
                            overlaps(args.sum, args.b));
+    if (single && args.mode == Prep::AddNorm && !overlaps(args.out, args.sum) && !overlaps(args.out, args.a) &&
+        !overlaps(args.out, args.b)) {
+        // The residual add in place (x += tmp): one elementwise pass first, then a norm that
+        // many blocks can share, is faster than one block doing both (ncu: 8.5 µs vs ~5).
+        add(args.sum, args.a, args.b, args.k * args.n, stream);
+        PrepArgs norm2 = args;
+        norm2.mode = Prep::Norm;
+        norm2.a = args.sum;
+        norm2.b = nullptr;
+        norm2.sum = nullptr;
+        prepareActivation(norm2, stream);
+        return;
+    }
     if (single) {
         gpu::launch(prepareKernel, dim3(1, static_cast<unsigned>(args.n)), dim3(kPrepWarpsSingle * 32), 0, stream,
                     args);
