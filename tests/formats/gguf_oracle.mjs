@@ -5,7 +5,7 @@ import { gguf } from "@huggingface/gguf";
 import path from "node:path";
 
 const file = path.resolve(process.argv[2]);
-const out = await gguf(file, { allowLocalFile: true, typedMetadata: true });
+const out = await gguf(file, { allowLocalFile: true, typedMetadata: true, computeParametersCount: true });
 const big = (_k, v) => (typeof v === "bigint" ? v.toString() : v);
 const metadata = {};
 for (const [key, entry] of Object.entries(out.typedMetadata)) {
@@ -17,5 +17,6 @@ const result = {
     metadata,
     tensors: out.tensorInfos.map((t) => ({ name: t.name, shape: t.shape, dtype: t.dtype, offset: t.offset })),
     tensorDataOffset: out.tensorDataOffset,
+    parameterCount: out.parameterCount,
 };
 process.stdout.write(JSON.stringify(result, big));

@@ -61,6 +61,16 @@ private slots:
         QCOMPARE(j["supported"].get<bool>(), true);
     }
 
+    // The reference library's own parameter count agrees with ours.
+    void parameterCountMatchesReferenceLibrary() {
+        QProcess node;
+        node.start("node", {QStringLiteral(HEARTH_TEST_DATA_DIR "/formats/gguf_oracle.mjs"), kTinyGguf});
+        QVERIFY(node.waitForFinished(60000));
+        QVERIFY2(node.exitCode() == 0, node.readAllStandardError().constData());
+        auto js = nlohmann::json::parse(node.readAllStandardOutput().toStdString());
+        QCOMPARE(js["parameterCount"].get<uint64_t>(), describeModel(kTinyGguf.toStdString()).parameters);
+    }
+
     void ggufHuman() {
         Run r = runCli({"info", kTinyGguf});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
