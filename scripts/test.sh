@@ -35,7 +35,7 @@ if [ "${CI:-}" = true ] && [ -f tests/fuzz/CMakeLists.txt ]; then
   cmake --build build/fuzz --parallel "$jobs" --target hearth_fuzzers
   seconds=${HEARTH_FUZZ_SECONDS:-60}
   for f in build/fuzz/tests/fuzz/fuzz_*; do
-    [ -x "$f" ] || continue
+    [ -f "$f" ] && [ -x "$f" ] || continue
     name=$(basename "$f")
     corpus=tests/fuzz/corpus/${name#fuzz_}
     say "fuzzing $name for ${seconds}s"

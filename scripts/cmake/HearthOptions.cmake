@@ -31,7 +31,8 @@ endfunction()
 
 add_library(hearth_warnings INTERFACE)
 target_compile_options(hearth_warnings INTERFACE
-  $<$<COMPILE_LANG_AND_ID:CXX,GNU,Clang>:-Wall -Wextra -Wpedantic -Wshadow=local -Wno-missing-field-initializers>
+  $<$<COMPILE_LANG_AND_ID:CXX,GNU,Clang>:-Wall -Wextra -Wpedantic -Wno-missing-field-initializers>
+  $<$<COMPILE_LANG_AND_ID:CXX,GNU>:-Wshadow=local>
   $<$<AND:$<COMPILE_LANG_AND_ID:CXX,GNU,Clang>,$<BOOL:${HEARTH_WERROR}>>:-Werror>)
 
 if(HEARTH_SANITIZE)
