@@ -2,8 +2,10 @@
 
 #include <stdexcept>
 #include <memory>
-#include <unicode/ucasemap.h>
 #include <utf8proc.h>
+#if HEARTH_TEMPLATE_ICU
+#include <unicode/ucasemap.h>
+#endif
 
 namespace hearth::tmpl {
 
@@ -122,7 +124,8 @@ std::string mapChars(std::string_view s, Fn fn) {
 
 // Python's str.upper()/lower() use the full Unicode case mappings ("ß" -> "SS") and the final-sigma
 // rule; ICU's root-locale case mapping implements exactly those.
-std::string icuCaseMap(std::string_view s, bool toUpperCase) {
+std::string fullCaseMap(std::string_view s, bool toUpperCase) {
+#if HEARTH_TEMPLATE_ICU
     struct Closer {
         void operator()(UCaseMap* m) const { ucasemap_close(m); }
     };
@@ -145,13 +148,14 @@ std::string icuCaseMap(std::string_view s, bool toUpperCase) {
             return out;
         }
     }
-    return toUpperCase ? mapChars(s, upper) : mapChars(s, lower);  // ICU unavailable: simple mappings
+#endif
+    return toUpperCase ? mapChars(s, upper) : mapChars(s, lower);  // simple one-to-one mappings
 }
 
 }  // namespace
 
-std::string toUpper(std::string_view s) { return isAscii(s) ? mapChars(s, upper) : icuCaseMap(s, true); }
-std::string toLower(std::string_view s) { return isAscii(s) ? mapChars(s, lower) : icuCaseMap(s, false); }
+std::string toUpper(std::string_view s) { return isAscii(s) ? mapChars(s, upper) : fullCaseMap(s, true); }
+std::string toLower(std::string_view s) { return isAscii(s) ? mapChars(s, lower) : fullCaseMap(s, false); }
 
 std::string capitalize(std::string_view s) {
     std::u32string u = decodeUtf8(s);
