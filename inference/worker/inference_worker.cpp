@@ -54,6 +54,11 @@ InferenceWorker::InferenceWorker(QObject* parent) : QObject(parent) {
 
 InferenceWorker::~InferenceWorker() = default;
 
+quint64 InferenceWorker::nextRequestId() {
+    static std::atomic<quint64> next{1};
+    return next++;
+}
+
 void InferenceWorker::requestLoad(const ModelLoadRequest& request) {
     const quint64 number = ++loadNumber_;
     cancel_ = true;  // a running answer stops so the load can start

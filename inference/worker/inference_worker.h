@@ -44,7 +44,7 @@ struct LoadedModelInfo {
 };
 
 struct ChatRequest {
-    quint64 id = 0;              // increasing; names the answer in the signals
+    quint64 id = 0;              // from nextRequestId(); names the answer in the signals
     qint64 conversationId = 0;   // picks the Session (KV cache) to reuse
     nlohmann::json messages;     // [{"role","content"}], system prompt first
     SamplerSettings sampler;
@@ -73,6 +73,9 @@ class InferenceWorker : public QObject {
 public:
     explicit InferenceWorker(QObject* parent = nullptr);
     ~InferenceWorker() override;
+
+    // A fresh ChatRequest::id, unique in the process (cancellation compares ids).
+    static quint64 nextRequestId();
 
     // Thread-safe: queue work on the worker's thread.
     void requestLoad(const ModelLoadRequest& request);

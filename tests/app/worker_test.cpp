@@ -39,6 +39,14 @@ private:
     qint64 longest_ = 0;
 };
 
+// QSignalSpy::wait() only sees emissions after it starts; the worker may be faster than that.
+bool waitForCount(QSignalSpy& spy, int count, int ms) {
+    QElapsedTimer clock;
+    clock.start();
+    while (spy.size() < count && clock.elapsed() < ms) QTest::qWait(5);
+    return spy.size() >= count;
+}
+
 }  // namespace
 
 class WorkerTest : public QObject {
@@ -51,13 +59,13 @@ class WorkerTest : public QObject {
     LoadedModelInfo loadFixture() {
         QSignalSpy loaded(worker_, &InferenceWorker::modelLoaded);
         worker_->requestLoad({.path = model_, .device = "cpu", .threads = 1, .contextSize = 2048});
-        if (!loaded.wait(60000)) return {};
+        if (!waitForCount(loaded, 1, 60000)) return {};
         return loaded[0][0].value<LoadedModelInfo>();
     }
 
-    ChatRequest request(quint64 id, int maxTokens) {
+    ChatRequest request(int maxTokens) {
         ChatRequest r;
-        r.id = id;
+        r.id = InferenceWorker::nextRequestId();
         r.conversationId = 1;
         r.messages = nlohmann::json::array({{{"role", "user"}, {"content", "Tell me a long story."}}});
         r.sampler.temperature = 0;
@@ -99,35 +107,38 @@ private slots:
     void badFilesFailWithAMessage() {
         QSignalSpy failed(worker_, &InferenceWorker::loadFailed);
         worker_->requestLoad({.path = dir_.filePath("missing.gguf")});
-        QVERIFY(failed.wait(10000));
+        QVERIFY(waitForCount(failed, 1, 10000));
         QVERIFY(failed[0][1].toString().contains("does not exist"));
         QFile junk(dir_.filePath("junk.gguf"));
         QVERIFY(junk.open(QIODevice::WriteOnly));
         junk.write(QByteArray(1000, 'j'));
         junk.close();
         worker_->requestLoad({.path = junk.fileName()});
-        QVERIFY(failed.wait(10000));
+        QVERIFY(waitForCount(failed, 2, 10000));
         QVERIFY(!failed[1][1].toString().isEmpty());
         // Without a model, a request ends with an error instead of hanging.
         QSignalSpy finished(worker_, &InferenceWorker::generationFinished);
-        worker_->requestGenerate(request(1, 8));
-        QVERIFY(finished.wait(10000));
+        worker_->requestGenerate(request(8));
+        QVERIFY(waitForCount(finished, 1, 10000));
         QCOMPARE(finished[0][0].value<ChatOutcome>().finish, QString("error"));
     }
 
     void piecesAddUpToTheAnswer() {
         loadFixture();
         QString streamed;
-        auto c = connect(worker_, &InferenceWorker::pieceReady, this,
-                         [&](quint64 id, const QString& piece) { if (id == 2) streamed += piece; });
+        const ChatRequest r = request(24);
+        auto c = connect(worker_, &InferenceWorker::pieceReady, this, [&](quint64 id, const QString& piece) {
+            if (id == r.id) streamed += piece;
+        });
         QSignalSpy finished(worker_, &InferenceWorker::generationFinished);
-        worker_->requestGenerate(request(2, 24));
-        QVERIFY(finished.wait(60000));
-        disconnect(c);
+        worker_->requestGenerate(r);
+        QVERIFY(waitForCount(finished, 1, 60000));
         const auto outcome = finished[0][0].value<ChatOutcome>();
+        // The spy records in the worker's thread; the pieces reach this thread by queued call.
+        QTRY_COMPARE(streamed, outcome.text);
+        disconnect(c);
         QVERIFY2(outcome.error.isEmpty(), qPrintable(outcome.error));
         QVERIFY(outcome.generatedTokens > 0 && outcome.generatedTokens <= 24);
-        QCOMPARE(streamed, outcome.text);
         QVERIFY(outcome.promptTokens > 5);
         QVERIFY(outcome.contextUsed >= outcome.promptTokens);
     }
@@ -135,12 +146,13 @@ private slots:
     void cancellationIsImmediate() {
         QSignalSpy finished(worker_, &InferenceWorker::generationFinished);
         QSignalSpy pieces(worker_, &InferenceWorker::pieceReady);
-        worker_->requestGenerate(request(3, 1800));
-        QVERIFY(pieces.wait(30000));
+        const ChatRequest longOne = request(1800);
+        worker_->requestGenerate(longOne);
+        QVERIFY(waitForCount(pieces, 1, 30000));
         QElapsedTimer clock;
         clock.start();
-        worker_->cancelGeneration(3);
-        QVERIFY(finished.wait(5000));
+        worker_->cancelGeneration(longOne.id);
+        QVERIFY(waitForCount(finished, 1, 5000));
         const qint64 ms = clock.elapsed();
         const auto outcome = finished[0][0].value<ChatOutcome>();
         qInfo() << "cancel took" << ms << "ms after" << outcome.generatedTokens << "tokens";
@@ -148,9 +160,10 @@ private slots:
         QVERIFY(outcome.generatedTokens < 1800);
         QVERIFY2(ms < 500, qPrintable(QString::number(ms)));
         // A request cancelled before it starts never runs; a late cancel does not touch the next one.
-        worker_->cancelGeneration(4);
-        worker_->requestGenerate(request(4, 50));
-        worker_->requestGenerate(request(5, 4));
+        const ChatRequest cancelledEarly = request(50), next = request(4);
+        worker_->cancelGeneration(cancelledEarly.id);
+        worker_->requestGenerate(cancelledEarly);
+        worker_->requestGenerate(next);
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 3, 30000);
         QCOMPARE(finished[1][0].value<ChatOutcome>().finish, QString("stopped"));
         QCOMPARE(finished[1][0].value<ChatOutcome>().generatedTokens, 0);

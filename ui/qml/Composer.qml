@@ -37,6 +37,7 @@ Pane {
                 wrapMode: TextEdit.Wrap
                 Accessible.name: qsTr("Message")
                 Accessible.description: composer.chat.inputHint
+                Keys.onEscapePressed: composer.chat.stop()
                 Keys.onReturnPressed: (event) => {
                     if (event.modifiers & Qt.ShiftModifier)
                         event.accepted = false

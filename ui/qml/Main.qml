@@ -36,7 +36,7 @@ ApplicationWindow {
         onActivated: sidebar.focusSearch()
     }
     Shortcut {
-        sequence: "Esc"
+        sequence: "Escape"
         enabled: window.chat.generating
         onActivated: window.chat.stop()
     }

@@ -9,6 +9,7 @@ import Hearth.Ui
 
 Pane {
     id: message
+    objectName: "messageDelegate"
 
     required property ChatController chat
     required property int index
@@ -83,7 +84,8 @@ Pane {
                     width: block.width
                     visible: !block.isCode
                     text: block.isCode ? "" : block.modelData.text
-                    textFormat: TextEdit.MarkdownText
+                    // Your own messages are shown as typed; answers as Markdown.
+                    textFormat: block.modelData.kind === "plain" ? TextEdit.PlainText : TextEdit.MarkdownText
                     readOnly: true
                     selectByMouse: true
                     wrapMode: TextEdit.Wrap

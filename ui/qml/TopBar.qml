@@ -37,12 +37,12 @@ ToolBar {
                 ToolTip.visible: picker.hovered && picker.count === 0
                 ToolTip.text: bar.models.emptyHint
             }
-            Button {
+            ToolButton {
                 text: qsTr("Open GGUF file…")
                 Accessible.name: qsTr("Open a GGUF model file")
                 onClicked: openModelDialog.open()
             }
-            Button {
+            ToolButton {
                 visible: bar.models.loading
                 text: qsTr("Cancel")
                 Accessible.name: qsTr("Cancel loading the model")

@@ -74,7 +74,8 @@ public:
     // The path from the first message to `leafId` (the current leaf when 0).
     QList<MessageRecord> branch(qint64 conversationId, qint64 leafId = 0) const;
     QList<qint64> siblings(qint64 messageId) const;  // messages with the same parent, by id
-    // The newest leaf under `messageId` (itself when it has no children).
+    // The most recently written message under `messageId` (itself when it has no replies): where
+    // the branch through it was last continued.
     qint64 newestLeafUnder(qint64 messageId) const;
 
     QString exportMarkdown(qint64 conversationId) const;  // the current branch

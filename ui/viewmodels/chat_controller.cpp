@@ -247,7 +247,7 @@ bool ChatController::startAnswer(qint64 parentId) {
     reloadMessages();
 
     ChatRequest request;
-    request.id = nextRequest_++;
+    request.id = InferenceWorker::nextRequestId();
     request.conversationId = conversation_.id;
     request.sampler = sampler;
     request.maxTokens = maxTokens_;

@@ -119,7 +119,6 @@ private:
     SamplerSettings sampler_;
     int maxTokens_ = 1024;
     LoadedModelInfo model_;
-    quint64 nextRequest_ = 1;
     quint64 activeRequest_ = 0;
     qint64 answerId_ = 0;
     QString answer_;

@@ -54,7 +54,7 @@ QList<MarkdownBlock> splitMarkdown(const QString& markdown) {
         }
     }
     if (!openFence.isEmpty()) {
-        if (code.endsWith('\n')) code.chop(1);
+        while (code.endsWith('\n')) code.chop(1);
         blocks.push_back({MarkdownBlock::Code, code, language});
     }
     flushText();

@@ -18,7 +18,8 @@ struct MarkdownBlock {
 };
 
 QList<MarkdownBlock> splitMarkdown(const QString& markdown);
-// The same as a list of {kind: "text"|"code", text, language} maps for QML.
+// The same as a list of {kind: "text"|"code", text, language} maps for QML (the message list
+// also uses kind "plain" for the user's own messages).
 QVariantList markdownBlocksForQml(const QString& markdown);
 
 }  // namespace hearth::ui

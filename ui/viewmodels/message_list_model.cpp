@@ -1,6 +1,7 @@
 #include "ui/viewmodels/message_list_model.h"
 
 #include <QFileInfo>
+#include <QVariantMap>
 
 #include "ui/viewmodels/markdown_blocks.h"
 
@@ -36,7 +37,10 @@ QVariant MessageListModel::data(const QModelIndex& index, int role) const {
     case RoleRole: return m.role;
     case Qt::DisplayRole:
     case ContentRole: return m.content;
-    case BlocksRole: return markdownBlocksForQml(m.content);
+    case BlocksRole:
+        // What the user typed is shown as typed; only answers are Markdown.
+        if (m.role == "user") return QVariantList{QVariantMap{{"kind", "plain"}, {"text", m.content}}};
+        return markdownBlocksForQml(m.content);
     case FinishReasonRole: return m.finishReason;
     case StreamingRole: return m.role == "assistant" && m.finishReason.isEmpty();
     case SiblingIndexRole: return r.siblingIndex;
