@@ -34,7 +34,8 @@ int32_t AddedTokenMatcher::child(int32_t node, uint8_t byte) const {
     return it->second;
 }
 
-std::vector<AddedTokenMatcher::Segment> AddedTokenMatcher::split(std::string_view text) const {
+std::vector<AddedTokenMatcher::Segment> AddedTokenMatcher::split(
+    std::string_view text, const std::function<bool(int32_t, size_t, size_t)>& accept) const {
     std::vector<Segment> out;
     if (empty()) {
         if (!text.empty()) out.push_back({text, -1});
@@ -58,6 +59,10 @@ std::vector<AddedTokenMatcher::Segment> AddedTokenMatcher::split(std::string_vie
         }
         if (best < 0) {
             ++i;
+            continue;
+        }
+        if (accept && !accept(best, i, bestEnd)) {
+            i = bestEnd;  // like the Rust crate, the refused match is not searched again
             continue;
         }
         if (i > start) out.push_back({text.substr(start, i - start), -1});

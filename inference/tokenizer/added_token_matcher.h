@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,8 +22,10 @@ public:
     explicit AddedTokenMatcher(const std::vector<std::string>& contents);
 
     bool empty() const { return nodes_.size() <= 1; }
-    // Plain-text segments are non-empty; tokens follow each other as found.
-    std::vector<Segment> split(std::string_view text) const;
+    // Plain-text segments are non-empty; tokens follow each other as found. `accept` (optional)
+    // may refuse a match (single_word tokens inside a word); its text then stays plain.
+    std::vector<Segment> split(std::string_view text,
+                               const std::function<bool(int32_t token, size_t begin, size_t end)>& accept = {}) const;
 
 private:
     struct Node {

@@ -1,6 +1,9 @@
 #include "inference/tokenizer/tokenizer.h"
 
+#include <utf8proc.h>
+
 #include <algorithm>
+#include <functional>
 #include <fstream>
 #include <set>
 #include <unordered_set>
@@ -212,6 +215,35 @@ Tokenizer Tokenizer::fromModelPath(const std::filesystem::path& model) {
 // ---------------------------------------------------------------- encoding
 
 namespace {
+// single_word: the token counts only when no word character (the Rust crate's \w: letters, marks,
+// decimal and letter numbers, connector punctuation) touches it on either side.
+bool isWordChar(char32_t c) {
+    auto cat = utf8proc_category(static_cast<int32_t>(c));
+    return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_ME) || cat == UTF8PROC_CATEGORY_ND ||
+           cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_PC;
+}
+
+std::function<bool(int32_t, size_t, size_t)> singleWordFilter(std::string_view text, const std::vector<int32_t>& matcherTokens,
+                                                              const std::vector<AddedTokenInfo>& added) {
+    bool any = false;
+    for (int32_t t : matcherTokens) any = any || added[t].singleWord;
+    if (!any) return {};
+    return [text, &matcherTokens, &added](int32_t token, size_t begin, size_t end) {
+        if (!added[matcherTokens[token]].singleWord) return true;
+        if (begin > 0) {
+            size_t p = begin - 1;
+            while (p > 0 && (static_cast<uint8_t>(text[p]) & 0xC0) == 0x80) --p;
+            size_t q = p;
+            if (isWordChar(utf8::next(text, q))) return false;
+        }
+        if (end < text.size()) {
+            size_t q = end;
+            if (isWordChar(utf8::next(text, q))) return false;
+        }
+        return true;
+    };
+}
+
 void applyStrips(std::vector<AddedTokenMatcher::Segment>& segs, const std::vector<int32_t>& matcherTokens,
                  const std::vector<AddedTokenInfo>& added) {
     for (size_t i = 0; i < segs.size(); ++i) {
@@ -233,7 +265,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view input, bool addSpecialTo
     std::vector<int32_t> out;
     out.reserve(text.size() / 3 + 4);
     if (addSpecialTokens) out = d->prefix;
-    auto sections = d->rawMatcher.split(text);
+    auto sections = d->rawMatcher.split(text, singleWordFilter(text, d->rawMatcherTokens, d->added));
     applyStrips(sections, d->rawMatcherTokens, d->added);
     for (size_t i = 0; i < sections.size(); ++i) {
         const auto& s = sections[i];
@@ -258,7 +290,7 @@ void Tokenizer::encodeSection(std::string_view text, size_t sectionIndex, std::v
         text = normalized;
     }
     if (text.empty()) return;
-    auto subs = d->normMatcher.split(text);
+    auto subs = d->normMatcher.split(text, singleWordFilter(text, d->normMatcherTokens, d->added));
     applyStrips(subs, d->normMatcherTokens, d->added);
     std::deque<std::string> arena;
     std::vector<int32_t> ids;

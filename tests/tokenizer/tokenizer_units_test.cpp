@@ -156,6 +156,24 @@ private slots:
         QVERIFY(!errorOf([&] { Tokenizer::fromModelPath(bad); }).isEmpty());
     }
 
+    // single_word (as the Rust crate reads it): the token is matched only where no word character
+    // touches it; elsewhere its text is tokenized like any other.
+    void singleWordAddedToken() {
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("tokenizer.json").toStdString();
+        std::ofstream(path) << R"({"model": {"type": "BPE", "vocab": {"<unk>": 0, "a": 1, "b": 2, " ": 3, "<": 5, "x": 6, ">": 7},
+            "merges": [], "unk_token": "<unk>"},
+            "added_tokens": [{"id": 4, "content": "<x>", "single_word": true, "lstrip": false, "rstrip": false,
+                              "normalized": false, "special": false}],
+            "normalizer": null, "pre_tokenizer": null, "post_processor": null, "decoder": {"type": "Fuse"}})";
+        Tokenizer tok = Tokenizer::fromHfFiles(path, dir.filePath("absent.json").toStdString());
+        QCOMPARE(tok.encode("a <x> b"), (std::vector<int32_t>{1, 3, 4, 3, 2}));
+        QCOMPARE(tok.encode("<x>"), (std::vector<int32_t>{4}));
+        QCOMPARE(tok.encode("a<x> b"), (std::vector<int32_t>{1, 5, 6, 7, 3, 2}));
+        QCOMPARE(tok.encode("a <x>b"), (std::vector<int32_t>{1, 3, 5, 6, 7, 2}));
+        QCOMPARE(tok.decode(std::vector<int32_t>{1, 3, 4}), std::string("a <x>"));
+    }
+
     // encode/decode are const and share the word cache: several threads at once get the
     // same answers as one.
     void concurrentUse() {
