@@ -13,7 +13,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git
   qml6-module-qtquick-layouts qml6-module-qtquick-window qml6-module-qtqml-workerscript
   qml6-module-qtquick-dialogs qml6-module-qt-labs-platform qml6-module-qt-labs-settings
   libqt6sql6-sqlite libgl-dev
-  nlohmann-json3-dev libpcre2-dev libutf8proc-dev
+  nlohmann-json3-dev libpcre2-dev libutf8proc-dev libicu-dev
   libvulkan-dev glslc mesa-vulkan-drivers)
 test_pkgs=(xvfb xauth qml6-module-qttest clang libclang-rt-dev nodejs npm sqlite3 vulkan-tools hipcc)
 
