@@ -31,12 +31,13 @@ private slots:
     }
 
     void killMidStream_data() {
-        QTest::addColumn<int>("answerAgeMs");  // how long the answer has streamed when killed
+        QTest::addColumn<int>("streamingMs");  // how long answers have streamed when it is killed
         QTest::addRow("after 1.2 s") << 1200;
         QTest::addRow("after 2.5 s") << 2500;
+        QTest::addRow("after 4 s") << 4000;
     }
     void killMidStream() {
-        QFETCH(int, answerAgeMs);
+        QFETCH(int, streamingMs);
         QTemporaryDir home;
         const QString prompt = QStringLiteral("Tell me a long story about a lighthouse — ünïcödé too.");
         QProcess app;
@@ -51,11 +52,12 @@ private slots:
 
         QElapsedTimer clock;
         clock.start();
-        qint64 userId = 0, answerId = 0, answerStartedMs = -1;
+        qint64 userId = 0, answerId = 0, answerStartedMs = -1, firstPieceMs = -1;
         QList<Piece> pieces;  // of the current answer
         QByteArray buffer;
         while (clock.elapsed() < 60000) {
-            if (answerStartedMs >= 0 && !pieces.isEmpty() && clock.elapsed() - answerStartedMs >= answerAgeMs) break;
+            // The app regenerates as soon as an answer ends, so this lands inside some answer.
+            if (firstPieceMs >= 0 && clock.elapsed() - firstPieceMs >= streamingMs) break;
             QVERIFY2(app.state() == QProcess::Running, "the app exited before it could be killed");
             app.waitForReadyRead(20);
             buffer += app.readAllStandardOutput();
@@ -67,6 +69,7 @@ private slots:
                     answerStartedMs = clock.elapsed();
                     pieces.clear();
                 }
+                if (line.startsWith("P ") && firstPieceMs < 0) firstPieceMs = clock.elapsed();
                 if (line.startsWith("P "))
                     pieces.push_back({clock.elapsed(), QString::fromUtf8(QByteArray::fromBase64(line.mid(2)))});
             }
@@ -109,7 +112,6 @@ private slots:
                 << "shown more than 1 s before the kill";
         QVERIFY2(shown.startsWith(answer.content), "the saved answer is not what was shown");
         QVERIFY2(answer.content.size() >= shownUpToOneSecondBefore.size(), "more than 1 s of the answer was lost");
-        QVERIFY(!answer.content.isEmpty());
     }
 };
 
