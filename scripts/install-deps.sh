@@ -9,7 +9,8 @@ say() { printf '\033[1mhearth setup:\033[0m %s\n' "$*"; }
 
 build_pkgs=(build-essential cmake ninja-build pkg-config git
   qt6-base-dev qt6-declarative-dev qt6-declarative-dev-tools qt6-httpserver-dev
-  qml6-module-qtquick qml6-module-qtquick-controls qml6-module-qtquick-templates
+  qml6-module-qtquick qml6-module-qtqml qml6-module-qtqml-models qml6-module-qt-labs-folderlistmodel
+  qml6-module-qtquick-controls qml6-module-qtquick-templates
   qml6-module-qtquick-layouts qml6-module-qtquick-window qml6-module-qtqml-workerscript
   qml6-module-qtquick-dialogs qml6-module-qt-labs-platform qml6-module-qt-labs-settings
   libqt6sql6-sqlite libgl-dev
