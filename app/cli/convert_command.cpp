@@ -1,14 +1,11 @@
 // `hearth convert HF_FOLDER OUT.gguf [--type T]`: a Hugging Face safetensors folder to GGUF.
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <string>
-#include <unistd.h>
 
 #include "app/cli/command.h"
+#include "app/cli/quant_job.h"
 #include "models/convert/hf_converter.h"
 #include "models/formats/format_error.h"
-#include "models/quant/progress_printer.h"
 #include "models/quant/quant_preset.h"
 
 namespace {
@@ -29,29 +26,13 @@ constexpr const char* kUsage =
     "The output is written to OUT.gguf.partial and renamed when complete; Ctrl-C stops cleanly\n"
     "and leaves no partial file.\n";
 
-std::atomic<bool> interrupted{false};
-
-void onInterrupt(int) { interrupted.store(true); }
-
 int runConvert(hearth::cli::Args& args) {
     if (args.help()) {
         std::printf("%s", kUsage);
         return 0;
     }
     std::string type = args.option("--type", "-t", "f16");
-    auto threads = args.intOption("--threads");
-    bool report = args.flag("--report");
-    bool quiet = args.flag("--quiet", "-q");
-    hearth::quant::PlanOverrides overrides;
-    overrides.pure = args.flag("--pure");
-    for (auto [flag, slot] : {std::pair{"--output-type", &overrides.outputType},
-                              std::pair{"--embd-type", &overrides.embeddingType}})
-        if (auto name = args.option(flag)) {
-            *slot = hearth::quant::tensorTypeFromName(*name);
-            if (!*slot)
-                throw hearth::cli::UsageError("hearth convert: " + std::string(flag) + " '" + *name +
-                                              "' is not a type the quantizer writes");
-        }
+    auto job = hearth::cli::parseQuantJob(args);
     std::string folder = args.positional(0, "HF_FOLDER");
     std::string out = args.positional(1, "OUT.gguf");
     args.finish(2);
@@ -59,29 +40,10 @@ int runConvert(hearth::cli::Args& args) {
         throw hearth::cli::UsageError("hearth convert: unknown --type '" + type + "'; choose one of " +
                                       hearth::quant::presetNameList());
 
-    hearth::quant::ProgressPrinter printer(stderr, isatty(fileno(stderr)) != 0);
-    hearth::quant::WriteOptions options;
-    options.threads = threads ? static_cast<int>(*threads) : 0;
-    options.report = report;
-    options.overrides = overrides;
-    options.cancel = &interrupted;
-    if (!quiet) options.onProgress = [&](const hearth::quant::Progress& p) { return printer(p); };
-    std::signal(SIGINT, onInterrupt);
-    try {
-        auto result = hearth::convert::convertHfFolder(folder, out, type, options);
-        if (!quiet) printer.finish();
-        if (report) hearth::quant::printReport(stdout, result);
-        if (!quiet) hearth::quant::printSummary(stderr, out, result);
-        return 0;
-    } catch (const hearth::quant::Cancelled& e) {
-        if (!quiet) printer.finish();
-        std::fprintf(stderr, "hearth convert: %s\n", e.what());
-        return 130;
-    } catch (const std::exception& e) {
-        if (!quiet) printer.finish();
-        std::fprintf(stderr, "hearth convert: %s\n", e.what());
-        return 1;
-    }
+    return hearth::cli::runQuantJob("hearth convert", out, job,
+                                    [&](const hearth::quant::WriteOptions& options) {
+                                        return hearth::convert::convertHfFolder(folder, out, type, options);
+                                    });
 }
 
 }  // namespace

@@ -1,12 +1,9 @@
 // `hearth quantize IN.gguf OUT.gguf TYPE [--report]`: re-encode an F32/F16/BF16 GGUF file.
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <string>
-#include <unistd.h>
 
 #include "app/cli/command.h"
-#include "models/quant/progress_printer.h"
+#include "app/cli/quant_job.h"
 #include "models/quant/quant_preset.h"
 #include "models/quant/quantizer.h"
 
@@ -25,28 +22,12 @@ constexpr const char* kUsage =
     "                type of output.weight / token_embd.weight (q8_0, q6_k, f16, ...)\n"
     "  --quiet       no progress output\n";
 
-std::atomic<bool> interrupted{false};
-
-void onInterrupt(int) { interrupted.store(true); }
-
 int runQuantize(hearth::cli::Args& args) {
     if (args.help()) {
         std::printf("%s", kUsage);
         return 0;
     }
-    auto threads = args.intOption("--threads");
-    bool report = args.flag("--report");
-    bool quiet = args.flag("--quiet", "-q");
-    hearth::quant::PlanOverrides overrides;
-    overrides.pure = args.flag("--pure");
-    for (auto [flag, slot] : {std::pair{"--output-type", &overrides.outputType},
-                              std::pair{"--embd-type", &overrides.embeddingType}})
-        if (auto name = args.option(flag)) {
-            *slot = hearth::quant::tensorTypeFromName(*name);
-            if (!*slot)
-                throw hearth::cli::UsageError("hearth quantize: " + std::string(flag) + " '" + *name +
-                                              "' is not a type the quantizer writes");
-        }
+    auto job = hearth::cli::parseQuantJob(args);
     std::string in = args.positional(0, "IN.gguf");
     std::string out = args.positional(1, "OUT.gguf");
     std::string type = args.positional(2, "TYPE");
@@ -55,29 +36,10 @@ int runQuantize(hearth::cli::Args& args) {
         throw hearth::cli::UsageError("hearth quantize: unknown TYPE '" + type + "'; choose one of " +
                                       hearth::quant::presetNameList());
 
-    hearth::quant::ProgressPrinter printer(stderr, isatty(fileno(stderr)) != 0);
-    hearth::quant::WriteOptions options;
-    options.threads = threads ? static_cast<int>(*threads) : 0;
-    options.report = report;
-    options.overrides = overrides;
-    options.cancel = &interrupted;
-    if (!quiet) options.onProgress = [&](const hearth::quant::Progress& p) { return printer(p); };
-    std::signal(SIGINT, onInterrupt);
-    try {
-        auto result = hearth::quant::quantizeGguf(in, out, type, options);
-        if (!quiet) printer.finish();
-        if (report) hearth::quant::printReport(stdout, result);
-        if (!quiet) hearth::quant::printSummary(stderr, out, result);
-        return 0;
-    } catch (const hearth::quant::Cancelled& e) {
-        if (!quiet) printer.finish();
-        std::fprintf(stderr, "hearth quantize: %s\n", e.what());
-        return 130;
-    } catch (const std::exception& e) {
-        if (!quiet) printer.finish();
-        std::fprintf(stderr, "hearth quantize: %s\n", e.what());
-        return 1;
-    }
+    return hearth::cli::runQuantJob("hearth quantize", out, job,
+                                    [&](const hearth::quant::WriteOptions& options) {
+                                        return hearth::quant::quantizeGguf(in, out, type, options);
+                                    });
 }
 
 }  // namespace
