@@ -10,8 +10,9 @@
 // q6_k -> q8_0), as llama.cpp's quantizer does.
 //
 // It needs only the GGUF writer, so it also builds without CMake or Qt (the GPU machine):
-//   g++ -O2 -std=c++20 -I. bench/engine/make_random_gguf.cpp models/formats/gguf_writer.cpp \
+//   g++ -O2 -std=c++20 -I. bench/engine/make_random_gguf.cpp models/formats/gguf_writer.cpp
 //       models/formats/gguf.cpp models/formats/mapped_file.cpp models/formats/byte_cursor.cpp
+// (one command line).
 #include <cmath>
 #include <cstdio>
 #include <cstring>
