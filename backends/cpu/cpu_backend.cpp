@@ -27,8 +27,13 @@ void requireShape(bool ok, const char* op, const std::string& why) {
 }
 
 std::string shape(const Tensor& t) {
-    return "{" + std::to_string(t.ne[0]) + ", " + std::to_string(t.ne[1]) + ", " + std::to_string(t.ne[2]) + ", " +
-           std::to_string(t.ne[3]) + "}";
+    // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict) on "literal" + std::string&&.
+    std::string out = "{";
+    for (int i = 0; i < 4; ++i) {
+        out += std::to_string(t.ne[i]);
+        out += i < 3 ? ", " : "}";
+    }
+    return out;
 }
 
 }  // namespace
