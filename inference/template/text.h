@@ -13,6 +13,8 @@ namespace hearth::tmpl {
 
 std::u32string decodeUtf8(std::string_view s);
 std::string encodeUtf8(std::u32string_view s);
+// Appends one code point as UTF-8 (no surrogateescape mapping).
+void appendUtf8(std::string& out, char32_t cp);
 bool isAscii(std::string_view s);
 int64_t codePointCount(std::string_view s);
 
