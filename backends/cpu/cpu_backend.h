@@ -11,6 +11,7 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/kernels_amx.h"
 #include "backends/cpu/thread_pool.h"
 
 namespace hearth::cpu {
@@ -51,9 +52,12 @@ private:
     }
     void* checked(const Tensor& t, const char* op, const char* what) const;
     void quantizeInput(ActFormat format, const float* x, int64_t k, int64_t n);
+    // The AMX prefill path (cpu_matmul_amx.cpp); false when it does not apply to this call.
+    bool tryMatmulAmx(const float* in, int64_t k, int64_t n, std::span<const Projection> projections);
 
     DeviceInfo info_;
     const KernelTable& kernels_;
+    const bool amx_ = amx::enabled(kernels_);  // after kernels_: initialised in this order
     ThreadPool pool_;
     std::vector<uint8_t> actScratch_[kActFormats];  // one per ActFormat, reused between calls
     std::vector<float> attnScratch_;

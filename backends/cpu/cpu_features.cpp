@@ -6,6 +6,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#if defined(__linux__) && defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace hearth::cpu {
 
@@ -35,6 +39,29 @@ std::string readBrand() {
     return {};
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+// Tile instructions fault unless the OS enables the tile state in XCR0 and, on Linux 5.16+,
+// the process asked for it once (the 8 KiB of tile data per thread is opt-in). A kernel
+// that refuses leaves the AVX-512 kernels in charge.
+bool detectAmxInt8() {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    const bool tile = (d & (1u << 24)) != 0, int8 = (d & (1u << 25)) != 0;
+    if (!tile || !int8) return false;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || (c & bit_OSXSAVE) == 0) return false;
+    unsigned lo = 0, hi = 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    const unsigned tileBits = (1u << 17) | (1u << 18);  // XTILECFG, XTILEDATA
+    if ((lo & tileBits) != tileBits) return false;
+#if defined(__linux__) && defined(__x86_64__)
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+    return false;
+#endif
+}
+#endif
+
 CpuFeatures detect() {
     CpuFeatures f;
 #if defined(__x86_64__) || defined(__i386__)
@@ -49,6 +76,7 @@ CpuFeatures detect() {
     f.avx512vnni = __builtin_cpu_supports("avx512vnni");
     unsigned a = 0, b = 0, c = 0, d = 0;
     if (__get_cpuid(1, &a, &b, &c, &d)) f.f16c = (c & bit_F16C) != 0 && f.avx2;
+    f.amxInt8 = f.avx512bw && detectAmxInt8();
 #elif defined(__aarch64__)
     f.neon = true;
 #endif
@@ -68,6 +96,7 @@ std::vector<std::string> CpuFeatures::names() const {
     add(avx512bw, "avx512bw");
     add(avx512vl, "avx512vl");
     add(avx512vnni, "avx512vnni");
+    add(amxInt8, "amx_int8");
     add(neon, "neon");
     return out;
 }

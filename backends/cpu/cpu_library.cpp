@@ -61,6 +61,7 @@ DeviceInfo describeCpu() {
     info.freeMemory = availableMemory();
     info.features = f.names();
     info.features.push_back(std::string("kernels:") + bestKernels().name);
+    if (amx::enabled(bestKernels())) info.features.push_back("prefill:amx");
     return info;
 }
 

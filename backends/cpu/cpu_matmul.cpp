@@ -61,6 +61,7 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
             throw BackendError("cpu: matmul: bias must be f32 with " + std::to_string(rows) + " values");
         need[static_cast<int>(kernels_.act[static_cast<uint32_t>(p.weight.type)])] = true;
     }
+    if (n > 1 && tryMatmulAmx(in, k, n, projections)) return;
     for (int f = 0; f < kActFormats; ++f)
         if (need[f]) quantizeInput(static_cast<ActFormat>(f), in, k, n);
 

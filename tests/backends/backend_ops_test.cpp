@@ -104,27 +104,39 @@ private:
         return v;
     }
 
-    // Runs `body` once per kernel set on the CPU, once elsewhere.
+    // Runs `body` once per kernel set on the CPU (the AVX-512 set twice: with and without the AMX
+    // prefill path), once elsewhere.
     template <class F>
     void forEachKernelSet(F body) {
         if (deviceId().rfind("cpu", 0) != 0) {
             body();
             return;
         }
-        for (const char* set : {"scalar", "avx2", "avx512"}) {
-            qputenv("HEARTH_CPU_KERNELS", set);
+        for (std::string set : {"scalar", "avx2", "avx512", "avx512+amx"}) {
+            const bool amx = set == "avx512+amx";
+            const std::string kernels = amx ? "avx512" : set;
+            qputenv("HEARTH_CPU_KERNELS", kernels.c_str());
+            qputenv("HEARTH_CPU_AMX", amx ? "1" : "0");
             be_ = registry_.open(deviceId(), {});
             bool present = false;
-            for (const auto& f : be_->device().features) present |= f == std::string("kernels:") + set;
+            for (const auto& f : be_->device().features) present |= f == "kernels:" + kernels;
             // The device description reports the best set; a lower one is used when asked for.
             kernelSet_ = set;
-            if (std::string(set) != "scalar" && !present && !hasKernelSet(set)) continue;
+            if (set != "scalar" && !present && !hasKernelSet(kernels.c_str())) continue;
+            if (amx && !hasFeature("amx_int8")) continue;
+            QVERIFY2(hasFeature("prefill:amx") == amx, ("the AMX path is not " + std::string(amx ? "on" : "off") + where()).c_str());
             body();
             if (QTest::currentTestFailed()) break;
         }
         qunsetenv("HEARTH_CPU_KERNELS");
+        qunsetenv("HEARTH_CPU_AMX");
         kernelSet_.clear();
         be_ = registry_.open(deviceId(), {});
+    }
+
+    bool hasFeature(const char* f) {
+        for (const auto& x : be_->device().features) if (x == f) return true;
+        return false;
     }
 
     bool hasKernelSet(const char* set) {
@@ -243,9 +255,13 @@ private slots:
         forEachKernelSet([&] {
             for (DType type : kWeightTypes) {
                 // (k, rows, n): a single row, odd row counts, decode and prefill with leftover columns, and
-                // k with whole interleave groups plus a remainder (the AVX-512 Q4_0 / Q4_K layouts).
+                // k with whole interleave groups plus a remainder (the AVX-512 Q4_0 / Q4_K layouts), and
+                // prefill shapes for AMX tiles of 16 rows x 16 tokens: whole tiles, odd tails of both,
+                // an odd number of 32-element blocks (k = 768: 24, k = 1280: 40, k = 256 + 32 = 288:
+                // for the 32-element types only, see below).
                 const int64_t shapes[][3] = {{256, 1, 1}, {768, 37, 1}, {512, 64, 5}, {256, 7, 17}, {1024, 19, 4},
-                                              {1280, 9, 3}, {2048, 5, 1}};
+                                              {1280, 9, 3}, {2048, 5, 1}, {512, 32, 16}, {768, 37, 33},
+                                              {1280, 21, 9}, {256, 48, 50}};
                 for (const auto& s : shapes) {
                     checkMatmul({type}, s[0], {s[1]}, s[2], false);
                     if (QTest::currentTestFailed()) return;
@@ -260,6 +276,7 @@ private slots:
             for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0}) {
                 checkMatmul({type}, 32, {3}, 1, false);
                 checkMatmul({type}, 96, {5}, 6, false);
+                checkMatmul({type}, 288, {17}, 19, false);  // 9 blocks: an odd one after the pairs
                 if (QTest::currentTestFailed()) return;
             }
         });
@@ -270,6 +287,7 @@ private slots:
         forEachKernelSet([&] {
             checkMatmul({DType::Q4_K, DType::Q6_K, DType::Q8_0}, 512, {64, 16, 16}, 1, true);
             checkMatmul({DType::Q4_0, DType::F16, DType::Q5_K}, 256, {33, 8, 21}, 9, true);
+            checkMatmul({DType::Q4_1, DType::Q6_K, DType::Q5_0, DType::Q4_K}, 512, {40, 16, 24, 17}, 23, true);
         });
     }
 
@@ -281,6 +299,7 @@ private slots:
             options.threads = threads;
             be_ = registry_.open(deviceId(), options);
             checkMatmul({DType::Q4_0, DType::Q4_K}, 1024, {67, 45}, 6, true);
+            checkMatmul({DType::Q8_0, DType::Q6_K}, 512, {67, 45}, 21, true);
             checkMatmul({DType::Q6_K}, 256, {300}, 1, false);
             if (QTest::currentTestFailed()) break;
         }

@@ -1,0 +1,112 @@
+// Prefill (many tokens) matmul on AMX tiles: the driver around kernels_amx.cpp. Compiled without
+// AMX flags; only the kernels themselves are.
+//
+// The tokens are packed once per call into groups of 16. The work is cut into tasks of one
+// 16-row weight group against a block of token groups whose packed bytes fit in L2 (~1 MiB), in
+// token-block-major order so both threads read the same tokens; each task unpacks its 16 rows
+// from the mapped weights once and multiplies them by every token group of its block.
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/cpu_features.h"
+#include "backends/cpu/kernels_amx.h"
+
+namespace hearth::cpu {
+
+namespace amx {
+
+bool supportsType(DType type) {
+    switch (type) {
+        case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q8_0:
+        case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: return true;
+        default: return false;
+    }
+}
+
+bool enabled(const KernelTable& kernels) {
+#if defined(HEARTH_CPU_AMX)
+    if (!cpuFeatures().amxInt8 || std::strcmp(kernels.name, "avx512") != 0) return false;
+    const char* env = std::getenv("HEARTH_CPU_AMX");
+    return !(env && std::strcmp(env, "0") == 0);
+#else
+    (void)kernels;
+    return false;
+#endif
+}
+
+}  // namespace amx
+
+#if defined(HEARTH_CPU_AMX)
+
+namespace {
+
+struct AmxTask {
+    int projection;
+    int64_t row0;    // first of 16 weight rows
+    int64_t g0, g1;  // token groups [g0, g1)
+};
+
+// Per worker thread, reused between calls: the unpacked 16-row panel and one token's Q8A blocks.
+thread_local std::vector<uint8_t> tlsPanel;
+thread_local std::vector<BlockQ8A> tlsToken;
+
+}  // namespace
+
+bool CpuBackend::tryMatmulAmx(const float* in, int64_t k, int64_t n, std::span<const Projection> projections) {
+    if (!amx_ || n < amx::kMinTokens) return false;
+    for (const auto& p : projections)
+        if (!amx::supportsType(p.weight.type)) return false;
+
+    const int64_t groups = (n + amx::kTile - 1) / amx::kTile;
+    const size_t groupBytes = amx::packedGroupBytes(k);
+    auto& packed = actScratch_[static_cast<int>(ActFormat::Q8A)];
+    if (packed.size() < groupBytes * static_cast<size_t>(groups)) packed.resize(groupBytes * static_cast<size_t>(groups));
+    pool_.parallelFor(groups, 1, [&](int64_t b, int64_t e, int) {
+        if (tlsToken.size() < static_cast<size_t>(k / kQK)) tlsToken.resize(static_cast<size_t>(k / kQK));
+        for (int64_t g = b; g < e; ++g)
+            amx::packGroup(in, k, n, g, packed.data() + groupBytes * static_cast<size_t>(g), tlsToken.data());
+    });
+
+    const int64_t blockGroups = std::max<int64_t>(1, static_cast<int64_t>((1u << 20) / groupBytes));
+    std::vector<AmxTask> tasks;
+    for (int64_t g0 = 0; g0 < groups; g0 += blockGroups)
+        for (size_t pi = 0; pi < projections.size(); ++pi)
+            for (int64_t r = 0; r < projections[pi].weight.rows(); r += amx::kTile)
+                tasks.push_back({static_cast<int>(pi), r, g0, std::min(groups, g0 + blockGroups)});
+
+    std::atomic<size_t> next{0};
+    pool_.run([&](int, int) {
+        if (tlsPanel.size() < amx::panelBytes(k)) tlsPanel.resize(amx::panelBytes(k));
+        DType loaded = DType::F32;  // no tile configuration yet
+        for (size_t ti; (ti = next.fetch_add(1, std::memory_order_relaxed)) < tasks.size();) {
+            const AmxTask& t = tasks[ti];
+            const Projection& p = projections[static_cast<size_t>(t.projection)];
+            if (p.weight.type != loaded) {
+                amx::beginTiles(p.weight.type);
+                loaded = p.weight.type;
+            }
+            const auto* w = static_cast<const uint8_t*>(p.weight.buffer->hostPointer()) + p.weight.offset;
+            auto* out = reinterpret_cast<float*>(static_cast<char*>(p.out.buffer->hostPointer()) + p.out.offset);
+            const float* bias = p.bias.valid()
+                ? reinterpret_cast<const float*>(static_cast<const char*>(p.bias.buffer->hostPointer()) + p.bias.offset)
+                : nullptr;
+            const int64_t rows = p.weight.rows();
+            amx::unpackRows(p.weight.type, w, p.weight.rowBytes(), rows, t.row0, k, tlsPanel.data());
+            amx::multiply(p.weight.type, tlsPanel.data(), k, packed.data(), n, t.g0, t.g1, t.row0, rows, bias, out);
+        }
+        if (loaded != DType::F32) amx::endTiles();
+    });
+    return true;
+}
+
+#else
+
+bool CpuBackend::tryMatmulAmx(const float*, int64_t, int64_t, std::span<const Projection>) { return false; }
+
+#endif
+
+}  // namespace hearth::cpu
