@@ -1,8 +1,10 @@
 // CudaBackend's ops: shape checks on the host, then one or two kernel launches each.
 #include <algorithm>
+#include <cstdlib>
 
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/prefill_kernels.h"
 
 namespace hearth::cuda {
 namespace {
@@ -301,6 +303,13 @@ void CudaBackend::attention(const Tensor& out, const Tensor& q, const Tensor& kC
     flush();
     if (n == 0) return;
     AttentionArgs args{headDim, heads, kvHeads, n, ctx, scale, f16, attentionSplits(heads, kvHeads, n, ctx, multiprocessors_)};
+    // Prefill: the tiled tensor-core kernel (sm_80+; "gfx..." names of AMD chips read as 0).
+    if (n > 1 && std::atoi(info_.computeCapability.c_str()) >= 8 &&
+        attentionPrefill(ptr<float>(out, "attention"), ptr<float>(q, "attention"), ptr<void>(kCache, "attention"),
+                         ptr<void>(vCache, "attention"), ptr<int32_t>(positions, "attention"), args, stream_)) {
+        afterLaunch("attention");
+        return;
+    }
     float* partials = nullptr;
     if (size_t floats = attentionPartialFloats(args)) {
         partials = static_cast<float*>(scratch(kScratchAttention, floats * sizeof(float)));

@@ -298,7 +298,11 @@ void checkAttention(Backend& gpu, Backend& cpu) {
     const Case cases[] = {{128, 32, 8, 1, 512, 300, DType::F16},  {64, 4, 4, 5, 64, 10, DType::F32},
                           {128, 8, 2, 37, 128, 0, DType::F16},    {80, 6, 2, 3, 1000, 990, DType::F16},
                           {256, 4, 1, 1, 4096, 4000, DType::F32}, {128, 32, 8, 1, 4096, 5, DType::F16},
-                          {128, 32, 8, 64, 512, 100, DType::F16}};
+                          {128, 32, 8, 64, 512, 100, DType::F16},
+                          // prefill (tiled tensor-core kernel): one head per kv head, two blocks;
+                          // groups of 8 and 3; positions reaching the end of the cache
+                          {64, 8, 8, 70, 256, 0, DType::F16},     {128, 32, 4, 100, 512, 400, DType::F16},
+                          {96, 12, 4, 33, 160, 127, DType::F16}};
     for (const Case& c : cases) {
         auto kAll = randomFloats(static_cast<size_t>(c.hd * c.kvHeads * c.ctx));
         auto vAll = randomFloats(static_cast<size_t>(c.hd * c.kvHeads * c.ctx));
