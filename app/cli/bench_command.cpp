@@ -61,6 +61,18 @@ int runBench(hearth::cli::Args& args) {
         j["membw_copy_gbs"] = membw;
         j["fraction_of_membw"] = achieved / membw;
     }
+    // A GPU: its own roof (a streaming kernel) and the VRAM the run holds, as planned and as measured.
+    const double stream = r.deviceStreamGBs;
+    const uint64_t onDevice = mem.weights + mem.kvCache + mem.scratch;
+    if (stream > 0) {
+        j["device_stream_gbs"] = stream;
+        j["fraction_of_membw"] = achieved / stream;
+    }
+    if (r.deviceTotalMemory > 0) {
+        j["device_memory_bytes"] = onDevice;
+        j["device_memory_used_bytes"] = r.deviceMemoryUsed;
+        j["device_total_memory_bytes"] = r.deviceTotalMemory;
+    }
     if (json) {
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
@@ -70,11 +82,16 @@ int runBench(hearth::cli::Args& args) {
     std::printf("  decode   %6lld tokens  %9.1f tok/s   %.1f MB/token  %.1f GB/s", n, r.decodeTps,
                 perToken / 1e6, achieved);
     if (membw > 0) std::printf("  (%.0f %% of %.1f GB/s measured copy bandwidth)", 100 * achieved / membw, membw);
+    if (stream > 0) std::printf("  (%.0f %% of %.1f GB/s measured stream bandwidth)", 100 * achieved / stream, stream);
     std::printf("\n  cpu time prefill %.2f s, decode %.2f s (wall %.2f s, %.2f s); load average %.1f\n",
                 r.prefillCpuSeconds, r.decodeCpuSeconds, r.prefillSeconds, r.decodeSeconds, r.loadAverage);
     std::printf("  memory   weights %.1f MiB, KV cache %.1f MiB, scratch %.1f MiB, resident %.1f MiB\n",
                 static_cast<double>(mem.weights) / 1048576.0, static_cast<double>(mem.kvCache) / 1048576.0,
                 static_cast<double>(mem.scratch) / 1048576.0, static_cast<double>(r.residentBytes) / 1048576.0);
+    if (r.deviceTotalMemory > 0)
+        std::printf("  device   %.1f MiB = weights + KV cache + scratch; %.1f MiB measured in use, of %.1f MiB\n",
+                    static_cast<double>(onDevice) / 1048576.0, static_cast<double>(r.deviceMemoryUsed) / 1048576.0,
+                    static_cast<double>(r.deviceTotalMemory) / 1048576.0);
     return 0;
 }
 

@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <memory>
+#include <string>
 
 #include "backends/cpu/membw.h"
+#include "backends/registry.h"
 #include "inference/engine/model_graph.h"
 
 namespace hearth {
@@ -27,6 +30,42 @@ double loadAverage() {
     double l = 0;
     in >> l;
     return l;
+}
+
+// The device's free memory now. Backends report it at discovery only, so this discovers afresh
+// (a new registry asks every module again); 0 when the device is not found or says nothing.
+uint64_t freeDeviceMemoryNow(const std::string& id) {
+    BackendRegistry fresh;
+    for (const auto& lib : fresh.libraries())
+        for (const auto& d : lib.devices)
+            if (d.id == id) return d.freeMemory;
+    return 0;
+}
+
+// add() over three F32 arrays of 256 MiB each (far beyond any GPU's L2): two reads and one write
+// per element. Returns 0 when the arrays do not fit beside the model.
+double streamBandwidth(Backend& be) {
+    constexpr int64_t n = int64_t{1} << 26;
+    std::unique_ptr<Buffer> buffers[3];
+    Tensor t[3];
+    try {
+        for (int i = 0; i < 3; ++i) {
+            t[i].type = DType::F32;
+            t[i].ne[0] = n;
+            buffers[i] = be.allocate(t[i].bytes(), BufferUsage::Activations);
+            t[i].buffer = buffers[i].get();
+        }
+    } catch (const BackendError&) {
+        return 0;
+    }
+    be.add(t[2], t[0], t[1]);  // the inputs' contents do not matter for the timing
+    be.synchronize();
+    constexpr int reps = 50;
+    auto t0 = Clock::now();
+    for (int i = 0; i < reps; ++i) be.add(t[2], t[0], t[1]);
+    be.synchronize();
+    double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    return 3.0 * static_cast<double>(t[0].bytes()) * reps / s / 1e9;
 }
 
 }  // namespace
@@ -106,8 +145,16 @@ BenchResult runBenchmark(const std::filesystem::path& path, LoadOptions lo, int 
     r.achievedGBs = static_cast<double>(r.bytesPerToken) * r.decodeTps / 1e9;
     r.memory = model->memoryUse();
     r.residentBytes = residentBytes();
-    if (measureBandwidth && model->device().backend == "cpu")
-        r.membwCopyGBs = measureMemoryBandwidthDetailed(lo.threads).copyGBs;
+    const DeviceInfo& dev = model->device();
+    if (dev.backend != "cpu") {
+        r.deviceTotalMemory = dev.totalMemory;
+        uint64_t freeNow = dev.freeMemory > 0 ? freeDeviceMemoryNow(dev.id) : 0;
+        if (freeNow > 0 && freeNow < dev.freeMemory) r.deviceMemoryUsed = dev.freeMemory - freeNow;
+    }
+    if (measureBandwidth) {
+        if (dev.backend == "cpu") r.membwCopyGBs = measureMemoryBandwidthDetailed(lo.threads).copyGBs;
+        else r.deviceStreamGBs = streamBandwidth(model->backend());
+    }
     return r;
 }
 

@@ -19,13 +19,20 @@ struct BenchResult {
     uint64_t bytesPerToken = 0;  // weights read once + KV of the average position
     double achievedGBs = 0;
     double membwCopyGBs = 0;     // measured on the CPU backend only; 0 otherwise
+    // GPU backends: the backend's add() over three F32 arrays far larger than any cache (two
+    // reads, one write), the bandwidth a plain streaming kernel reaches: the roof for decode.
+    double deviceStreamGBs = 0;
+    // GPU backends: how far the device's free memory fell from before the load to the end of the
+    // run (weights + KV cache + activations + the backend's own scratch and library workspaces);
+    // 0 where the backend reports no free memory.
+    uint64_t deviceMemoryUsed = 0, deviceTotalMemory = 0;
     double loadAverage = 0;      // 1-minute load average when the run started
     MemoryUse memory;
     uint64_t residentBytes = 0;
 };
 
-// Throws EngineError when p + n does not fit the context. `measureBandwidth` runs the CPU
-// memory-bandwidth measurement (about a second) for the fraction.
+// Throws EngineError when p + n does not fit the context. `measureBandwidth` runs the memory-
+// bandwidth measurement for the fraction: the CPU's (about a second), or a GPU's stream kernel.
 BenchResult runBenchmark(const std::filesystem::path& model, LoadOptions options, int p, int n,
                          bool measureBandwidth = true);
 
