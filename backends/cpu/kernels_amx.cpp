@@ -228,77 +228,69 @@ TileConfig configFor(Kind kind) {
     return c;
 }
 
-// acc[r] (16 tokens of weight row r) += the block's integer dot products, scaled.
+// acc[r] (16 tokens of weight row r) += one unit's integer dot products c (16 x 16), scaled by
+// the weight row's scale and the tokens' block scales (plus the row's min times the tokens' sums).
 template <Kind kind>
-inline void applyScales(const int32_t* c0, const int32_t* c1, const Panel& w, const Packed& a, int64_t b, __m512 acc[kTile]) {
+inline void applyScales(const int32_t* c, const float* scale, const float* min, const Packed& a, int64_t b, __m512 acc[kTile]) {
     const __m512 da = _mm512_loadu_ps(a.d + b * kTile);
     [[maybe_unused]] __m512 sa;
     if constexpr (kind == Kind::WithMin) sa = _mm512_loadu_ps(a.s + b * kTile);
+#pragma GCC unroll 16
     for (int r = 0; r < kTile; ++r) {
-        const __m512 p0 = _mm512_cvtepi32_ps(_mm512_load_si512(c0 + r * kTile));
-        if constexpr (kind == Kind::HalfScales) {
-            const __m512 p1 = _mm512_cvtepi32_ps(_mm512_load_si512(c1 + r * kTile));
-            const __m512 both = _mm512_fmadd_ps(p1, _mm512_set1_ps(w.scaleHi[b * kTile + r]),
-                                                _mm512_mul_ps(p0, _mm512_set1_ps(w.scale[b * kTile + r])));
-            acc[r] = _mm512_fmadd_ps(both, da, acc[r]);
-        } else {
-            acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(p0, da), _mm512_set1_ps(w.scale[b * kTile + r]), acc[r]);
-            if constexpr (kind == Kind::WithMin) acc[r] = _mm512_fmadd_ps(sa, _mm512_set1_ps(w.min[b * kTile + r]), acc[r]);
-        }
+        const __m512 p = _mm512_cvtepi32_ps(_mm512_load_si512(c + r * kTile));
+        acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(p, da), _mm512_set1_ps(scale[r]), acc[r]);
+        if constexpr (kind == Kind::WithMin) acc[r] = _mm512_fmadd_ps(sa, _mm512_set1_ps(min[r]), acc[r]);
     }
 }
 
-// One 16-row panel against one group of 16 tokens, over all nb blocks.
+// One 16-row panel against one group of 16 tokens, over all of k. The unit of a tile product is
+// a 32-element block (16 elements, half a block, for Q6_K: each half has its own scale). Units
+// alternate between two sets of tiles (result 0 from operands 2/3, result 1 from 4/5), and the
+// next unit's product is issued before this one's result is stored and scaled: the tile unit
+// and the vector scaling then overlap instead of waiting for each other (scaled right after
+// each product, the scaling took as long as the products).
 template <Kind kind>
-void multiplyGroup(const Panel& w, const Packed& a, int64_t nb, __m512 acc[kTile]) {
-    alignas(64) int32_t c0[kTile * kTile], c1[kTile * kTile];
-    for (int r = 0; r < kTile; ++r) acc[r] = _mm512_setzero_ps();
+void multiplyGroup(const Panel& w, const Packed& a, int64_t nb, float result[kTile][kTile]) {
+    constexpr bool kHalves = kind == Kind::HalfScales;
     constexpr int kATileStride = kQK, kBTileStride = kTile * 4;
-    if constexpr (kind == Kind::HalfScales) {
-        // Tiles 2/3: the first 16 elements of block b, 4/5: the second 16.
-        for (int64_t b = 0; b < nb; ++b) {
-            const int8_t* aw = w.q + b * kBlockTileBytes;
-            const int8_t* at = a.q + b * kBlockTileBytes;
-            _tile_loadd(2, aw, kATileStride);
-            _tile_loadd(3, at, kBTileStride);
-            _tile_loadd(4, aw + kQK / 2, kATileStride);
-            _tile_loadd(5, at + kBlockTileBytes / 2, kBTileStride);
-            _tile_zero(0);
+    const int64_t units = kHalves ? 2 * nb : nb;
+    auto weightsOf = [&](int64_t u) { return kHalves ? w.q + (u / 2) * kBlockTileBytes + (u % 2) * (kQK / 2) : w.q + u * kBlockTileBytes; };
+    auto tokensOf = [&](int64_t u) { return kHalves ? a.q + (u / 2) * kBlockTileBytes + (u % 2) * (kBlockTileBytes / 2) : a.q + u * kBlockTileBytes; };
+    alignas(64) int32_t c[2][kTile * kTile];
+    __m512 acc[kTile];  // fully unrolled below, so these stay in registers
+#pragma GCC unroll 16
+    for (int r = 0; r < kTile; ++r) acc[r] = _mm512_setzero_ps();
+    auto scale = [&](int64_t u, const int32_t* cu) {
+        const int64_t b = kHalves ? u / 2 : u;
+        const float* sc = (kHalves && u % 2 ? w.scaleHi : w.scale) + b * kTile;
+        applyScales<kind == Kind::WithMin ? Kind::WithMin : Kind::Plain>(cu, sc, w.min + b * kTile, a, b, acc);
+    };
+    _tile_loadd(2, weightsOf(0), kATileStride);
+    _tile_loadd(3, tokensOf(0), kBTileStride);
+    _tile_zero(0);
+    _tile_dpbssd(0, 2, 3);
+    for (int64_t u = 0; u < units; u += 2) {
+        if (u + 1 < units) {
+            _tile_loadd(4, weightsOf(u + 1), kATileStride);
+            _tile_loadd(5, tokensOf(u + 1), kBTileStride);
             _tile_zero(1);
-            _tile_dpbssd(0, 2, 3);
             _tile_dpbssd(1, 4, 5);
-            _tile_stored(0, c0, kTile * 4);
-            _tile_stored(1, c1, kTile * 4);
-            applyScales<kind>(c0, c1, w, a, b, acc);
         }
-        return;
+        _tile_stored(0, c[0], kTile * 4);
+        if (u + 2 < units) {
+            _tile_loadd(2, weightsOf(u + 2), kATileStride);
+            _tile_loadd(3, tokensOf(u + 2), kBTileStride);
+            _tile_zero(0);
+            _tile_dpbssd(0, 2, 3);
+        }
+        scale(u, c[0]);
+        if (u + 1 < units) {
+            _tile_stored(1, c[1], kTile * 4);
+            scale(u + 1, c[1]);
+        }
     }
-    // Two blocks per step in two result tiles, so one block's scales overlap the next product.
-    int64_t b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        const int8_t* aw = w.q + b * kBlockTileBytes;
-        const int8_t* at = a.q + b * kBlockTileBytes;
-        _tile_loadd(2, aw, kATileStride);
-        _tile_loadd(3, at, kBTileStride);
-        _tile_loadd(4, aw + kBlockTileBytes, kATileStride);
-        _tile_loadd(5, at + kBlockTileBytes, kBTileStride);
-        _tile_zero(0);
-        _tile_zero(1);
-        _tile_dpbssd(0, 2, 3);
-        _tile_dpbssd(1, 4, 5);
-        _tile_stored(0, c0, kTile * 4);
-        applyScales<kind>(c0, nullptr, w, a, b, acc);
-        _tile_stored(1, c1, kTile * 4);
-        applyScales<kind>(c1, nullptr, w, a, b + 1, acc);
-    }
-    if (b < nb) {
-        _tile_loadd(2, w.q + b * kBlockTileBytes, kATileStride);
-        _tile_loadd(3, a.q + b * kBlockTileBytes, kBTileStride);
-        _tile_zero(0);
-        _tile_dpbssd(0, 2, 3);
-        _tile_stored(0, c0, kTile * 4);
-        applyScales<kind>(c0, nullptr, w, a, b, acc);
-    }
+#pragma GCC unroll 16
+    for (int r = 0; r < kTile; ++r) _mm512_store_ps(result[r], acc[r]);
 }
 
 }  // namespace
@@ -362,14 +354,12 @@ void multiply(DType type, const uint8_t* panel, int64_t k, const uint8_t* packed
     const int validRows = static_cast<int>(rows - row0 < kTile ? rows - row0 : kTile);
     for (int64_t g = g0; g < g1; ++g) {
         const Packed a = packedOf(packed + static_cast<size_t>(g) * groupBytes, nb);
-        __m512 acc[kTile];
-        switch (kind) {
-            case Kind::Plain: multiplyGroup<Kind::Plain>(w, a, nb, acc); break;
-            case Kind::WithMin: multiplyGroup<Kind::WithMin>(w, a, nb, acc); break;
-            case Kind::HalfScales: multiplyGroup<Kind::HalfScales>(w, a, nb, acc); break;
-        }
         alignas(64) float result[kTile][kTile];
-        for (int r = 0; r < kTile; ++r) _mm512_store_ps(result[r], acc[r]);
+        switch (kind) {
+            case Kind::Plain: multiplyGroup<Kind::Plain>(w, a, nb, result); break;
+            case Kind::WithMin: multiplyGroup<Kind::WithMin>(w, a, nb, result); break;
+            case Kind::HalfScales: multiplyGroup<Kind::HalfScales>(w, a, nb, result); break;
+        }
         const int validTokens = static_cast<int>(n - g * kTile < kTile ? n - g * kTile : kTile);
         for (int t = 0; t < validTokens; ++t) {
             float* o = out + (g * kTile + t) * rows + row0;
