@@ -59,7 +59,7 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
         data(p.out, op, "out");
         if (p.bias.valid() && (p.bias.type != DType::F32 || p.bias.elements() != rows))
             throw BackendError("cpu: matmul: bias must be f32 with " + std::to_string(rows) + " values");
-        need[static_cast<int>(kernels_.act[static_cast<uint32_t>(p.weight.type)])] = true;
+        need[static_cast<int>(dotFor(kernels_, p.weight.type, n).act)] = true;
     }
     if (n > 1 && tryMatmulAmx(in, k, n, projections)) return;
     for (int f = 0; f < kActFormats; ++f)
@@ -77,10 +77,9 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
         for (size_t ci; (ci = next.fetch_add(1, std::memory_order_relaxed)) < chunks.size();) {
             const Chunk& c = chunks[ci];
             const Projection& p = projections[static_cast<size_t>(c.projection)];
-            const ActFormat format = kernels_.act[static_cast<uint32_t>(p.weight.type)];
+            const auto [dot, format] = dotFor(kernels_, p.weight.type, n);
             const size_t actBytes = activationRowBytes(format, k);
             const uint8_t* act = actScratch_[static_cast<int>(format)].data();
-            const DotFn dot = kernels_.dot[static_cast<uint32_t>(p.weight.type)];
             const char* w = static_cast<const char*>(p.weight.buffer->hostPointer()) + p.weight.offset;
             const size_t wRow = p.weight.rowBytes();
             float* out = reinterpret_cast<float*>(static_cast<char*>(p.out.buffer->hostPointer()) + p.out.offset);

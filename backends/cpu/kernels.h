@@ -28,8 +28,10 @@ static_assert(sizeof(BlockQ8A) == 40);
 // vector holds the same 4 activations of all 16 blocks, so a dpbusd sums 16 blocks at once
 // (see kInterleaveGroup below); the blocks after the last full group stay plain BlockQ8A.
 // Q8KI and Q8K6I are the same idea for Q4_K and Q6_K (see kKGroup and kK6Group below).
-enum class ActFormat { F32, Q8A, Q8K, Q8I, Q8KI, Q8K6I };
-inline constexpr int kActFormats = 6;
+// Q8N4 is Q8A in the weights' own block order, for the AVX-512 Q4_0 decode kernel (see
+// kDecodeGroup below).
+enum class ActFormat { F32, Q8A, Q8K, Q8I, Q8KI, Q8K6I, Q8N4 };
+inline constexpr int kActFormats = 7;
 
 // Q8I layout of one group of 16 blocks: for t = 0..3, 64 bytes of "low" activations (bytes
 // 4t..4t+3 of each block) then 64 bytes of "high" ones (bytes 16+4t..16+4t+3), then the 16 block
@@ -79,6 +81,13 @@ constexpr K6Lane k6Lane(int lane) {
     return {l.sb, 8 * h + 2 * j + lh, 128 * h + 32 * j + 16 * lh, 2 * h + lh, 2 * j};
 }
 
+// Q8N4 layout of one group of kDecodeGroup = 4 blocks (b = 0..3): 64 bytes where dword lane
+// 4L + b holds activations 4L..4L+3 of block b, 64 bytes the same for activations 16+4L..
+// 16+4L+3, then 4 int32 -8 * (sum of block b's activations) (the Q4_0 offset), then 4 floats d
+// of block b. Blocks after the last whole group stay plain BlockQ8A.
+inline constexpr int kDecodeGroup = 4;
+inline constexpr int kDecodeGroupBytes = 160;
+
 inline constexpr int kMaxCols = 4;
 inline constexpr int kTypeSlots = 32;  // DType ids below this index the dot table
 
@@ -90,12 +99,26 @@ struct KernelTable {
     const char* name = "scalar";
     DotFn dot[kTypeSlots] = {};
     ActFormat act[kTypeSlots] = {};  // the activation format each dot expects
+    // Kernels for a single column (decode), where they beat dot[] there; nullptr: dot[] serves.
+    DotFn dot1[kTypeSlots] = {};
+    ActFormat act1[kTypeSlots] = {};
     // Attention: a query against a cache row, and out += a * cache row, for F16 and F32 caches.
     float (*dotF16)(const uint16_t* a, const float* b, int64_t n) = nullptr;
     float (*dotF32)(const float* a, const float* b, int64_t n) = nullptr;
     void (*axpyF16)(float a, const uint16_t* x, float* y, int64_t n) = nullptr;
     void (*axpyF32)(float a, const float* x, float* y, int64_t n) = nullptr;
 };
+
+// The kernel and activation format for a matmul of n columns.
+struct DotChoice {
+    DotFn dot;
+    ActFormat act;
+};
+inline DotChoice dotFor(const KernelTable& t, DType type, int64_t n) {
+    const auto id = static_cast<uint32_t>(type);
+    if (n == 1 && t.dot1[id]) return {t.dot1[id], t.act1[id]};
+    return {t.dot[id], t.act[id]};
+}
 
 // Weight types matmul and embed accept.
 bool isSupportedWeightType(DType type);

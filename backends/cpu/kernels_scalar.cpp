@@ -336,6 +336,30 @@ void quantizeQ8K6I(const float* x, uint8_t* out, int64_t k) {
                 k - groups * kK6Group * kQKK);
 }
 
+// Q8A blocks in the weights' block order, with the Q4_0 offset per lane (see ActFormat::Q8N4).
+void quantizeQ8N4(const float* x, uint8_t* out, int64_t k) {
+    const int64_t nb = k / kQK, groups = nb / kDecodeGroup;
+    BlockQ8A blocks[kDecodeGroup];
+    for (int64_t g = 0; g < groups; ++g) {
+        quantizeQ8A(x + g * kDecodeGroup * kQK, blocks, kDecodeGroup * kQK);
+        uint8_t* o = out + g * kDecodeGroupBytes;
+        auto* offset = reinterpret_cast<int32_t*>(o + 128);
+        auto* d = reinterpret_cast<float*>(o + 144);
+        for (int b = 0; b < kDecodeGroup; ++b) {
+            int sum = 0;
+            for (int lane = 0; lane < 4; ++lane) {
+                std::memcpy(o + 16 * lane + 4 * b, blocks[b].qs + 4 * lane, 4);
+                std::memcpy(o + 64 + 16 * lane + 4 * b, blocks[b].qs + 16 + 4 * lane, 4);
+            }
+            for (int j = 0; j < kQK; ++j) sum += blocks[b].qs[j];
+            offset[b] = -8 * sum;
+            d[b] = blocks[b].d;
+        }
+    }
+    quantizeQ8A(x + groups * kDecodeGroup * kQK, reinterpret_cast<BlockQ8A*>(out + groups * kDecodeGroupBytes),
+                k - groups * kDecodeGroup * kQK);
+}
+
 }  // namespace
 
 bool isSupportedWeightType(DType type) {
@@ -368,6 +392,10 @@ size_t activationRowBytes(ActFormat format, int64_t k) {
             const int64_t nb = k / kQKK, groups = nb / kK6Group;
             return static_cast<size_t>(groups) * kK6GroupBytes + static_cast<size_t>(nb - groups * kK6Group) * sizeof(BlockQ8_K);
         }
+        case ActFormat::Q8N4: {
+            const int64_t nb = k / kQK, groups = nb / kDecodeGroup;
+            return static_cast<size_t>(groups) * kDecodeGroupBytes + static_cast<size_t>(nb - groups * kDecodeGroup) * sizeof(BlockQ8A);
+        }
         case ActFormat::F32: break;
     }
     return static_cast<size_t>(k) * sizeof(float);
@@ -380,6 +408,7 @@ void quantizeActivation(ActFormat format, const float* x, void* out, int64_t k) 
         case ActFormat::Q8I: quantizeQ8I(x, static_cast<uint8_t*>(out), k); break;
         case ActFormat::Q8KI: quantizeQ8KI(x, static_cast<uint8_t*>(out), k); break;
         case ActFormat::Q8K6I: quantizeQ8K6I(x, static_cast<uint8_t*>(out), k); break;
+        case ActFormat::Q8N4: quantizeQ8N4(x, static_cast<uint8_t*>(out), k); break;
         case ActFormat::F32: std::memcpy(out, x, static_cast<size_t>(k) * sizeof(float)); break;
     }
 }

@@ -305,6 +305,7 @@ void dotFloatCols(int64_t k, const void* weight, const void* act, size_t stride,
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
 #include "backends/cpu/kernels_avx512_interleaved.h"
+#include "backends/cpu/kernels_avx512_decode.h"
 #define HEARTH_HAVE_INTERLEAVED 1
 #endif
 
@@ -402,6 +403,10 @@ void fill(KernelTable& t, const char* name) {
     slot(DType::Q4_1) = dotQ4_1I;
     t.act[static_cast<uint32_t>(DType::Q4_1)] = ActFormat::Q8I;
     t.act[static_cast<uint32_t>(DType::Q6_K)] = ActFormat::Q8K6I;
+    if (__builtin_cpu_supports("avx512vbmi")) {
+        t.dot1[static_cast<uint32_t>(DType::Q4_0)] = dotQ4_0Decode;
+        t.act1[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8N4;
+    }
 #endif
     t.dotF16 = dotF16;
     t.dotF32 = dotF32;

@@ -2,13 +2,14 @@
 // type, with the weights in L2: the compute ceiling of the kernels, free of DRAM and of other
 // processes (timed in thread CPU time, so a busy machine does not distort it much).
 //
-//   bench_backend_kernels
+//   bench_backend_kernels [K]     (row length, default 4096; the rows total ~0.3-2 MiB)
 //
 // A decode step can reach the memory bandwidth only if (threads x this figure) exceeds it.
 #include <time.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -28,8 +29,9 @@ double threadCpuNow() {
 
 }  // namespace
 
-int main() {
-    const int64_t k = 4096, rows = 128;  // 128 rows: 0.3-2 MiB of weights, inside L2
+int main(int argc, char** argv) {
+    const int64_t k = argc > 1 ? std::max<int64_t>(256, std::atoll(argv[1]) / 256 * 256) : 4096;
+    const int64_t rows = 128 * 4096 / k;  // 0.3-2 MiB of weights, inside L2
     std::mt19937 rng(1);
     std::normal_distribution<float> dist;
     std::vector<float> w(static_cast<size_t>(rows * k)), x(static_cast<size_t>(k * cpu::kMaxCols));
@@ -45,22 +47,22 @@ int main() {
         for (DType type : types) {
             auto bytes = testref::quantize(type, w, rows, k);
             const size_t rowBytes = bytes.size() / static_cast<size_t>(rows);
-            const auto format = table->act[static_cast<uint32_t>(type)];
-            const size_t actBytes = cpu::activationRowBytes(format, k);
-            std::vector<uint8_t> act(actBytes * cpu::kMaxCols);
-            for (int c = 0; c < cpu::kMaxCols; ++c)
-                cpu::quantizeActivation(format, x.data() + c * k, act.data() + actBytes * static_cast<size_t>(c), k);
             double perCall[2] = {};
             const int cols[2] = {1, cpu::kMaxCols};
             for (int v = 0; v < 2; ++v) {
+                // The kernel matmul would pick: decode has its own where one beats dot[] there.
+                const auto [dot, format] = cpu::dotFor(*table, type, cols[v]);
+                const size_t actBytes = cpu::activationRowBytes(format, k);
+                std::vector<uint8_t> act(actBytes * cpu::kMaxCols);
+                for (int c = 0; c < cpu::kMaxCols; ++c)
+                    cpu::quantizeActivation(format, x.data() + c * k, act.data() + actBytes * static_cast<size_t>(c), k);
                 float out[cpu::kMaxCols];
                 double best = 1e30;
                 const int reps = table == cpu::availableKernels().front() ? 2 : 20;
                 for (int rep = 0; rep < reps; ++rep) {
                     double start = threadCpuNow();
                     for (int64_t r = 0; r < rows; ++r)
-                        table->dot[static_cast<uint32_t>(type)](k, bytes.data() + rowBytes * static_cast<size_t>(r),
-                                                                act.data(), actBytes, cols[v], out);
+                        dot(k, bytes.data() + rowBytes * static_cast<size_t>(r), act.data(), actBytes, cols[v], out);
                     best = std::min(best, threadCpuNow() - start);
                 }
                 perCall[v] = best;

@@ -1,0 +1,80 @@
+// AVX-512 VNNI + VBMI mat-vec kernels for decode (one activation column), on activations laid
+// out in the weights' own block order (ActFormat::Q8N4 in kernels.h). The interleaved kernels
+// transpose the weights into lanes, which costs more shuffles than the memory stream leaves time
+// for at one column; here one byte permute per 4 blocks lines the weights up, dpbusd leaves four
+// partial sums per block, and the block scales are applied to those partial sums as floats.
+//
+// Not a stand-alone header: kernels_x86.h includes it inside its AVX-512 namespace. The functions
+// carry a target attribute for VBMI (vpermb / vpermt2b), which the rest of that file does not
+// need; fill() installs them only when cpuid reports VBMI.
+
+#define HEARTH_DECODE_TARGET __attribute__((target("avx512vbmi")))
+
+// Byte indices into 72 bytes of four Q4_0 blocks (64 in the first register, 8 in the second).
+// `qs` puts bytes 4L..4L+3 of block b's quants in dword lane 4L + b, so that every 128-bit lane
+// holds one dword of each block and the per-block factors are one 16-byte pattern repeated
+// (a broadcast load on the activation side); `d` puts block b's f16 scale in 16-bit lane 4L + b.
+struct Q40DecodeTables {
+    uint8_t qs[64];
+    uint8_t d[64];
+};
+constexpr Q40DecodeTables makeQ40DecodeTables() {
+    Q40DecodeTables t{};
+    for (int lane = 0; lane < 4; ++lane)
+        for (int b = 0; b < 4; ++b)
+            for (int i = 0; i < 4; ++i) t.qs[16 * lane + 4 * b + i] = static_cast<uint8_t>(18 * b + 2 + 4 * lane + i);
+    for (int h = 0; h < 32; ++h) {
+        t.d[2 * h] = static_cast<uint8_t>(18 * (h % 4));
+        t.d[2 * h + 1] = static_cast<uint8_t>(18 * (h % 4) + 1);
+    }
+    return t;
+}
+alignas(64) constexpr Q40DecodeTables kQ40Decode = makeQ40DecodeTables();
+
+// One group of four Q4_0 blocks against its Q8N4 bytes: returns acc + the group's dot, as 16
+// partial sums (4 per block).
+HEARTH_DECODE_TARGET inline __m512 q40DecodeGroup(const uint8_t* blk, const uint8_t* ag, __m512i qsIdx,
+                                                  __m512i dIdx, __m512 acc) {
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    const __m512i a = _mm512_loadu_si512(blk);
+    // The last 8 bytes by a 64-bit load: a full vector could run past the end of the mapping.
+    // Its upper bytes are never selected, so they may stay undefined.
+    const __m512i b = _mm512_castsi128_si512(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 64)));
+    const __m512i qs = _mm512_permutex2var_epi8(a, qsIdx, b);
+    const __m512i lo = _mm512_and_si512(qs, low4);
+    const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(qs, 4), low4);
+    // The sum starts at the Q4_0 offset, -8 * (the block's activation sum), kept in lane 0 only
+    // (the lanes are summed in the end); the 16-byte load leaves the other lanes zero.
+    __m512i sum = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ag + 128)));
+    sum = _mm512_dpbusd_epi32(sum, lo, _mm512_loadu_si512(ag));
+    sum = _mm512_dpbusd_epi32(sum, hi, _mm512_loadu_si512(ag + 64));
+    const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi8(dIdx, a)));
+    const __m512 da = _mm512_broadcast_f32x4(_mm_loadu_ps(reinterpret_cast<const float*>(ag + 144)));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(dw, da), acc);
+}
+
+HEARTH_DECODE_TARGET void dotQ4_0Decode(int64_t k, const void* weight, const void* act, size_t stride, int cols,
+                                        float* out) {
+    const int64_t nb = k / kQK, groups = nb / kDecodeGroup;
+    const __m512i qsIdx = _mm512_load_si512(kQ40Decode.qs), dIdx = _mm512_load_si512(kQ40Decode.d);
+    for (int c = 0; c < cols; ++c) {
+        const auto* w = static_cast<const uint8_t*>(weight);
+        const auto* a = static_cast<const uint8_t*>(act) + static_cast<size_t>(c) * stride;
+        // Two accumulators, so that consecutive groups' FMAs do not wait on each other.
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+        int64_t g = 0;
+        for (; g + 2 <= groups; g += 2) {
+            acc0 = q40DecodeGroup(w + 72 * g, a + kDecodeGroupBytes * g, qsIdx, dIdx, acc0);
+            acc1 = q40DecodeGroup(w + 72 * (g + 1), a + kDecodeGroupBytes * (g + 1), qsIdx, dIdx, acc1);
+        }
+        if (g < groups) acc0 = q40DecodeGroup(w + 72 * g, a + kDecodeGroupBytes * g, qsIdx, dIdx, acc0);
+        float tail = 0.0f;
+        if (nb > groups * kDecodeGroup)
+            dot32Cols<BlockQ4_0, 1>((nb - groups * kDecodeGroup) * kQK,
+                                    static_cast<const BlockQ4_0*>(weight) + groups * kDecodeGroup,
+                                    a + groups * kDecodeGroupBytes, stride, &tail);
+        out[c] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + tail;
+    }
+}
+
+#undef HEARTH_DECODE_TARGET
