@@ -168,12 +168,41 @@ public:
     virtual void add(const Tensor& out, const Tensor& a, const Tensor& b) = 0;
     // out I32 {n}: index of the largest value in each row of x F32 {vocab, n} (first on ties).
     virtual void argmax(const Tensor& out, const Tensor& x) = 0;
+    // out I32 {n}: a token drawn from each row of x F32 {vocab, n}, with column i of params
+    // F32 {kSampleParamCount, n} (see SampleParam) for row i. The parameters live in a device
+    // tensor so that a captured decode step replays with the values uploaded for this step. The
+    // distribution is the engine Sampler's (inference/engine/sampler.h) without penalties:
+    //   temperature <= 0 (or NaN): the largest finite logit, the smallest id on ties; u unused.
+    //   1. candidates: the finite logits, ordered by logit descending, then id ascending;
+    //   2. top-k: the first k of them, k = top_k clamped to [1, kSampleMaxTopK] (0 = the maximum);
+    //   3. p_i = softmax of the candidates' logits at temperature 1; if top_p < 1, keep the
+    //      shortest prefix whose p sum reaches top_p (at least one);
+    //   4. if min_p > 0, keep the prefix of those with p_i >= min_p * p_0;
+    //   5. q_i = softmax(logit_i / temperature) over what is left; the token is the first i with
+    //      u < q_0 + ... + q_i, the last one if rounding leaves none.
+    // A row without a finite logit gives 0. Backends may compute in float: where u, top_p or
+    // min_p lies within ~1e-5 (relative) of one of these boundaries, two backends may pick
+    // neighbouring candidates; logits that are equal are ordered by id on every backend.
+    virtual void sample(const Tensor& out, const Tensor& x, const Tensor& params) = 0;
 
     // ---- replay ----
     // Calls `record` once to enqueue a sequence of ops and returns something that replays it.
     // The default just calls `record` again on every run().
     virtual std::unique_ptr<Graph> capture(std::function<void()> record);
 };
+
+// Rows of the params tensor of Backend::sample(); all F32 (top_k as a whole number).
+enum SampleParam : int {
+    kSampleTemperature = 0,
+    kSampleTopK = 1,
+    kSampleTopP = 2,
+    kSampleMinP = 3,
+    kSampleUniform = 4,  // u in [0, 1), a fresh random number per step
+    kSampleParamCount = 5,
+};
+// The most candidates sample() keeps: GPUs sort them in one block. A request with top-k off or
+// larger than this is sampled on the host (Session does this).
+inline constexpr int kSampleMaxTopK = 1024;
 
 // Options a backend is opened with.
 struct BackendOptions {
@@ -211,7 +240,7 @@ inline std::unique_ptr<Graph> Backend::capture(std::function<void()> record) {
 }
 
 // Bumped whenever Backend or BackendLibrary changes; a module built for another version is refused.
-inline constexpr uint32_t kBackendApiVersion = 1;
+inline constexpr uint32_t kBackendApiVersion = 2;
 
 // A loadable backend module exports:
 //   extern "C" hearth::BackendLibrary* hearth_backend_init(uint32_t apiVersion);

@@ -40,6 +40,7 @@ public:
     void siluMul(const Tensor& out, const Tensor& gate, const Tensor& up) override;
     void add(const Tensor& out, const Tensor& a, const Tensor& b) override;
     void argmax(const Tensor& out, const Tensor& x) override;
+    void sample(const Tensor& out, const Tensor& x, const Tensor& params) override;  // cpu_sample.cpp
 
     int threads() const { return pool_.threads(); }
     const char* kernelName() const { return kernels_.name; }

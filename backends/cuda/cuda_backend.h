@@ -55,6 +55,7 @@ public:
     void siluMul(const Tensor& out, const Tensor& gate, const Tensor& up) override;
     void add(const Tensor& out, const Tensor& a, const Tensor& b) override;
     void argmax(const Tensor& out, const Tensor& x) override;
+    void sample(const Tensor& out, const Tensor& x, const Tensor& params) override;  // sample.cu
 
     std::unique_ptr<Graph> capture(std::function<void()> record) override;
 

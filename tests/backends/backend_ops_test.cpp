@@ -17,6 +17,7 @@
 
 #include "backends/registry.h"
 #include "tests/backends/reference_quants.h"
+#include "tests/backends/sample_reference.h"
 
 using namespace hearth;
 
@@ -560,6 +561,130 @@ private slots:
                     QVERIFY2(got[r] == want[r], ("argmax vocab=" + std::to_string(vocab) + " row " + std::to_string(r) +
                                                  ": " + std::to_string(got[r]) + " vs " + std::to_string(want[r]) + where()).c_str());
             }
+    }
+
+    // sample: each row with its own u against the float64 reference of backend.h's distribution:
+    // u at 0 and just below 1, top_k 1, a tiny top_p, a tiny temperature, greedy, top_k off, ties
+    // at the top-k boundary, fewer logits than k, and non-finite logits in every row.
+    void sample() {
+        struct Case {
+            int64_t vocab;
+            testref::SampleSettings s;
+            bool coarse;  // logits rounded to 0.5: many equal values, also at the top-k boundary
+            float scale = 3.0f;  // of the random logits: small = a flat distribution, many candidates
+        };
+        const Case cases[] = {
+            {151936, {1.0f, 40, 0.95f, 0.05f}, false},  // the engine's defaults, Qwen's vocabulary
+            {128256, {0.7f, 1024, 1.0f, 0.0f}, false},
+            {128256, {1e-6f, 50, 0.9f, 0.0f}, false},
+            {32000, {1.0f, 1, 1.0f, 0.0f}, false},
+            {32000, {1.2f, 100, 1e-6f, 0.0f}, false},
+            {32000, {1.0f, 200, 1.0f, 0.5f}, false, 0.5f},
+            {32000, {0.9f, 300, 0.8f, 0.0f}, false, 0.5f},
+            {50000, {0.0f, 40, 0.9f, 0.1f}, false},
+            {5000, {1.0f, 0, 1.0f, 0.0f}, false, 0.3f},
+            {5000, {2.0f, 300, 0.99f, 0.01f}, true},
+            {151936, {1.5f, 64, 0.9f, 0.0f}, true},
+            {7, {1.0f, 40, 1.0f, 0.0f}, false},
+            {1, {1.0f, 40, 0.9f, 0.0f}, false},
+        };
+        std::uniform_real_distribution<double> uniform(0.0, 1.0);
+        for (const Case& c : cases) {
+            std::vector<double> us = {0.0, 1e-7, 0.5, 1.0 - 1.0 / 16777216};
+            const int draws = c.vocab > 50000 ? 4 : 60;
+            for (int i = 0; i < draws; ++i) us.push_back(std::floor(uniform(rng_) * 16777216) / 16777216);
+            const auto n = static_cast<int64_t>(us.size());
+            auto x = randomFloats(static_cast<size_t>(c.vocab * n), c.scale);
+            for (int64_t r = 0; r < n; ++r) {
+                float* row = x.data() + r * c.vocab;
+                if (c.coarse) for (int64_t i = 0; i < c.vocab; ++i) row[i] = std::round(row[i] * 2) / 2;
+                if (c.vocab > 3) {
+                    row[c.vocab / 2] = -std::numeric_limits<float>::infinity();
+                    row[c.vocab / 3] = kNaN;
+                    row[c.vocab - 1] = std::numeric_limits<float>::infinity();  // not finite: never a candidate
+                }
+            }
+            std::vector<float> params(static_cast<size_t>(kSampleParamCount * n));
+            for (int64_t r = 0; r < n; ++r) {
+                float* p = params.data() + r * kSampleParamCount;
+                p[kSampleTemperature] = c.s.temperature;
+                p[kSampleTopK] = c.s.topK;
+                p[kSampleTopP] = c.s.topP;
+                p[kSampleMinP] = c.s.minP;
+                p[kSampleUniform] = static_cast<float>(us[static_cast<size_t>(r)]);
+            }
+            auto xt = make(DType::F32, {c.vocab, n}, x.data());
+            auto pt = make(DType::F32, {kSampleParamCount, n}, params.data());
+            auto out = make(DType::I32, {n});
+            be_->sample(out.t, xt.t, pt.t);
+            auto got = read<int32_t>(out.t);
+            for (int64_t r = 0; r < n; ++r) {
+                testref::SampleReference ref(x.data() + r * c.vocab, c.vocab, c.s);
+                const double u = us[static_cast<size_t>(r)];
+                QVERIFY2(ref.acceptable(got[r], u),
+                         ("sample vocab=" + std::to_string(c.vocab) + " t=" + std::to_string(c.s.temperature) +
+                          " top_k=" + std::to_string(c.s.topK) + " top_p=" + std::to_string(c.s.topP) + " min_p=" +
+                          std::to_string(c.s.minP) + " u=" + std::to_string(u) + ": got " + std::to_string(got[r]) +
+                          ", want " + std::to_string(ref.pick(u)) + where()).c_str());
+            }
+        }
+        // A row without a finite logit gives 0.
+        std::vector<float> bad(100, -std::numeric_limits<float>::infinity());
+        bad[7] = kNaN;
+        float p[kSampleParamCount] = {1.0f, 40, 0.9f, 0.0f, 0.5f};
+        auto bt = make(DType::F32, {100, 1}, bad.data());
+        auto pt = make(DType::F32, {kSampleParamCount, 1}, p);
+        auto out = make(DType::I32, {1});
+        be_->sample(out.t, bt.t, pt.t);
+        QCOMPARE(read<int32_t>(out.t)[0], 0);
+        auto wrong = make(DType::F32, {kSampleParamCount - 1, 1}, p);
+        QVERIFY_THROWS_EXCEPTION(BackendError, be_->sample(out.t, bt.t, wrong.t));
+    }
+
+    // sample's frequencies over an even grid of u equal the reference probabilities: each
+    // candidate is picked for a share of the grid within 2 steps of its probability. One setting
+    // where top-p makes the cut, one where min-p does.
+    void sampleHistogram_data() {
+        QTest::addColumn<float>("temperature");
+        QTest::addColumn<float>("topP");
+        QTest::addColumn<float>("minP");
+        QTest::newRow("top-p") << 0.8f << 0.9f << 0.0f;
+        QTest::newRow("min-p") << 1.3f << 1.0f << 0.3f;
+    }
+    void sampleHistogram() {
+        QFETCH(float, temperature);
+        QFETCH(float, topP);
+        QFETCH(float, minP);
+        const int64_t vocab = 256, n = 8192;
+        const testref::SampleSettings s{temperature, 100, topP, minP};
+        auto logits = randomFloats(static_cast<size_t>(vocab), 1.0f);
+        std::vector<float> x(static_cast<size_t>(vocab * n)), params(static_cast<size_t>(kSampleParamCount * n));
+        for (int64_t r = 0; r < n; ++r) {
+            std::copy(logits.begin(), logits.end(), x.begin() + r * vocab);
+            float* p = params.data() + r * kSampleParamCount;
+            p[kSampleTemperature] = s.temperature;
+            p[kSampleTopK] = s.topK;
+            p[kSampleTopP] = s.topP;
+            p[kSampleMinP] = s.minP;
+            p[kSampleUniform] = (static_cast<float>(r) + 0.5f) / static_cast<float>(n);
+        }
+        auto xt = make(DType::F32, {vocab, n}, x.data());
+        auto pt = make(DType::F32, {kSampleParamCount, n}, params.data());
+        auto out = make(DType::I32, {n});
+        be_->sample(out.t, xt.t, pt.t);
+        std::vector<double> freq(static_cast<size_t>(vocab));
+        for (int32_t id : read<int32_t>(out.t)) {
+            QVERIFY(id >= 0 && id < vocab);
+            freq[static_cast<size_t>(id)] += 1.0 / n;
+        }
+        std::vector<double> want(static_cast<size_t>(vocab));
+        auto dist = testref::SampleReference(logits.data(), vocab, s).distribution(s.topP, s.minP);
+        QVERIFY(dist.size() > 3);  // the check means something only with a real choice
+        for (const auto& c : dist) want[static_cast<size_t>(c.id)] = c.p;
+        for (int64_t i = 0; i < vocab; ++i)
+            QVERIFY2(std::abs(freq[i] - want[i]) <= 2.0 / n,
+                     ("sample histogram id " + std::to_string(i) + ": frequency " + std::to_string(freq[i]) +
+                      ", probability " + std::to_string(want[i]) + where()).c_str());
     }
 
     void badInputIsAnError() {

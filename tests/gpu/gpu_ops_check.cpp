@@ -6,6 +6,7 @@
 //
 //   gpu_ops_check [device]      (default $HEARTH_TEST_DEVICE, else cuda:0); exit 0 = all passed
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "backends/registry.h"
+#include "tests/backends/sample_reference.h"
 
 using namespace hearth;
 
@@ -422,6 +424,143 @@ void checkLayer(Backend& gpu, Backend& cpu, DType type, int64_t n) {
             type == DType::F32 || type == DType::F16 ? 1e-7 : 5e-2);
 }
 
+// sample: the GPU and the CPU backend against the float64 reference of backend.h's distribution,
+// each row with its own u; both must give the reference's pick (up to float rounding at a
+// boundary, which the reference allows) and, away from ties, the same token as each other.
+void checkSample(Backend& gpu, Backend& cpu) {
+    struct Case { int64_t vocab; testref::SampleSettings s; bool coarse; float scale; };
+    const Case cases[] = {
+        {151936, {1.0f, 40, 0.95f, 0.05f}, false, 3.0f},  // the engine's defaults
+        {128256, {0.7f, 1024, 1.0f, 0.0f}, false, 0.5f},  // the most candidates, a flat distribution
+        {128256, {1e-6f, 50, 0.9f, 0.0f}, false, 3.0f},   // tiny temperature
+        {32000, {1.0f, 1, 1.0f, 0.0f}, false, 3.0f},      // top_k 1
+        {32000, {1.2f, 100, 1e-6f, 0.0f}, false, 3.0f},   // tiny top_p
+        {32000, {1.0f, 300, 1.0f, 0.5f}, false, 0.5f},    // min_p makes the cut
+        {50000, {0.0f, 40, 0.9f, 0.1f}, false, 3.0f},     // greedy
+        {151936, {1.5f, 64, 0.9f, 0.0f}, true, 3.0f},     // equal logits at the top-k boundary
+        {5000, {2.0f, 0, 0.99f, 0.01f}, true, 1.0f},      // top_k off: 1024, ties
+        {3, {1.0f, 40, 1.0f, 0.0f}, false, 1.0f},         // fewer logits than k
+    };
+    // Under compute-sanitizer (100x slower, and racecheck tracks every shared access) fewer draws.
+    const bool sanitizing = std::getenv("HEARTH_SANITIZE_RUN") != nullptr;
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    for (const Case& c : cases) {
+        std::vector<double> us = {0.0, 1e-7, 0.5, 1.0 - 1.0 / 16777216};
+        for (int i = 0; i < (sanitizing ? 0 : 28); ++i) us.push_back(std::floor(uniform(rng) * 16777216) / 16777216);
+        const auto n = static_cast<int64_t>(us.size());
+        auto x = randomFloats(static_cast<size_t>(c.vocab * n), c.scale);
+        std::vector<float> params(static_cast<size_t>(kSampleParamCount * n));
+        for (int64_t r = 0; r < n; ++r) {
+            float* row = x.data() + r * c.vocab;
+            if (c.coarse) for (int64_t i = 0; i < c.vocab; ++i) row[i] = std::round(row[i] * 2) / 2;
+            if (c.vocab > 3) {
+                row[c.vocab / 2] = -std::numeric_limits<float>::infinity();
+                row[c.vocab / 3] = std::numeric_limits<float>::quiet_NaN();
+            }
+            float* p = params.data() + r * kSampleParamCount;
+            p[kSampleTemperature] = c.s.temperature;
+            p[kSampleTopK] = c.s.topK;
+            p[kSampleTopP] = c.s.topP;
+            p[kSampleMinP] = c.s.minP;
+            p[kSampleUniform] = static_cast<float>(us[static_cast<size_t>(r)]);
+        }
+        auto run = [&](Backend& be) {
+            auto xt = make(be, DType::F32, {c.vocab, n}, x.data());
+            auto pt = make(be, DType::F32, {kSampleParamCount, n}, params.data());
+            auto ot = make(be, DType::I32, {n});
+            be.sample(ot.t, xt.t, pt.t);
+            return read<int32_t>(be, ot.t);
+        };
+        auto g = run(gpu), k = run(cpu);
+        int wrong = 0, differ = 0;
+        for (int64_t r = 0; r < n; ++r) {
+            testref::SampleReference ref(x.data() + r * c.vocab, c.vocab, c.s);
+            const double u = us[static_cast<size_t>(r)];
+            if (!ref.acceptable(g[r], u) || !ref.acceptable(k[r], u)) {
+                ++wrong;
+                std::printf("     row %lld u=%.9f: gpu %d cpu %d reference %d\n", static_cast<long long>(r), u, g[r], k[r],
+                            ref.pick(u));
+            }
+            differ += g[r] != k[r];
+        }
+        char what[160];
+        std::snprintf(what, sizeof what, "sample vocab=%lld t=%g top_k=%g top_p=%g min_p=%g%s (%lld u, %d differ)",
+                      static_cast<long long>(c.vocab), c.s.temperature, c.s.topK, c.s.topP, c.s.minP,
+                      c.coarse ? " ties" : "", static_cast<long long>(n), differ);
+        report(wrong == 0 && differ <= 1, what, wrong, 0.5);
+    }
+
+    // Frequencies over an even grid of u equal the reference probabilities (within 2 steps).
+    const int64_t vocab = 256, n = sanitizing ? 1024 : 8192;
+    for (auto s : {testref::SampleSettings{0.8f, 100, 0.9f, 0.0f}, testref::SampleSettings{1.3f, 100, 1.0f, 0.3f}}) {
+        auto logits = randomFloats(static_cast<size_t>(vocab));
+        std::vector<float> x(static_cast<size_t>(vocab * n)), params(static_cast<size_t>(kSampleParamCount * n));
+        for (int64_t r = 0; r < n; ++r) {
+            std::copy(logits.begin(), logits.end(), x.begin() + r * vocab);
+            float* p = params.data() + r * kSampleParamCount;
+            p[kSampleTemperature] = s.temperature;
+            p[kSampleTopK] = s.topK;
+            p[kSampleTopP] = s.topP;
+            p[kSampleMinP] = s.minP;
+            p[kSampleUniform] = (static_cast<float>(r) + 0.5f) / static_cast<float>(n);
+        }
+        auto xt = make(gpu, DType::F32, {vocab, n}, x.data());
+        auto pt = make(gpu, DType::F32, {kSampleParamCount, n}, params.data());
+        auto ot = make(gpu, DType::I32, {n});
+        gpu.sample(ot.t, xt.t, pt.t);
+        std::vector<double> freq(static_cast<size_t>(vocab)), want(static_cast<size_t>(vocab));
+        for (int32_t id : read<int32_t>(gpu, ot.t)) freq[static_cast<size_t>(std::clamp(id, 0, int32_t(vocab - 1)))] += 1.0 / n;
+        auto dist = testref::SampleReference(logits.data(), vocab, s).distribution(s.topP, s.minP);
+        for (const auto& c : dist) want[static_cast<size_t>(c.id)] = c.p;
+        double worst = 0;
+        for (int64_t i = 0; i < vocab; ++i) worst = std::max(worst, std::abs(freq[i] - want[i]) * n);
+        report(worst <= 2 && dist.size() > 3,
+               "sample histogram over " + std::to_string(n) + " u (" + std::to_string(dist.size()) + " candidates), worst in grid steps",
+               worst, 2);
+    }
+
+    // Captured in a graph, it replays with the parameters uploaded before each run.
+    const int64_t v = 151936;
+    auto logits = randomFloats(static_cast<size_t>(v), 3.0f);
+    auto xt = make(gpu, DType::F32, {v, 1}, logits.data());
+    float p[kSampleParamCount] = {1.0f, 40, 0.95f, 0.0f, 0.5f};
+    auto pt = make(gpu, DType::F32, {kSampleParamCount, 1}, p);
+    auto ot = make(gpu, DType::I32, {1});
+    auto graph = gpu.capture([&] { gpu.sample(ot.t, xt.t, pt.t); });
+    bool same = true;
+    for (float u : {0.01f, 0.3f, 0.77f, 0.999f}) {
+        p[kSampleUniform] = u;
+        gpu.upload(pt.t, p, sizeof p);
+        gpu.sample(ot.t, xt.t, pt.t);
+        int32_t eager = read<int32_t>(gpu, ot.t)[0];
+        graph->run();
+        same = same && read<int32_t>(gpu, ot.t)[0] == eager;
+    }
+    report(same, "sample in a captured graph replays with new parameters", same ? 0 : 1, 0.5);
+
+    // Cost per call next to argmax (enqueued back to back, so launch gaps are included).
+    if (!sanitizing) {
+        auto best = make(gpu, DType::I32, {1});
+        auto time = [&](const std::function<void()>& op) {
+            for (int i = 0; i < 10; ++i) op();
+            gpu.synchronize();
+            auto t0 = std::chrono::steady_clock::now();
+            const int reps = 200;
+            for (int i = 0; i < reps; ++i) op();
+            gpu.synchronize();
+            return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / reps;
+        };
+        double us = time([&] { gpu.sample(ot.t, xt.t, pt.t); });
+        double usArgmax = time([&] { gpu.argmax(best.t, xt.t); });
+        p[kSampleTopK] = 1024;
+        p[kSampleTemperature] = 0.7f;
+        gpu.upload(pt.t, p, sizeof p);
+        double usMax = time([&] { gpu.sample(ot.t, xt.t, pt.t); });
+        std::printf("     sample vocab=151936: %.1f us per call at top_k 40, %.1f us at top_k 1024; argmax %.1f us\n",
+                    us, usMax, usArgmax);
+    }
+}
+
 void checkErrors(Backend& gpu) {
     bool threw = false;
     std::string message;
@@ -478,6 +617,7 @@ int main(int argc, char** argv) {
         for (DType t : {DType::F32, DType::F16, DType::Q8_0})
             for (int64_t n : {1, 3, 20}) checkLayer(*gpu, *cpu, t, n);
         checkGraph(*gpu);
+        checkSample(*gpu, *cpu);
         checkErrors(*gpu);
     } catch (const std::exception& e) {
         std::printf("FAIL exception: %s\n", e.what());
