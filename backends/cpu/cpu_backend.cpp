@@ -209,6 +209,7 @@ void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& kCa
     const bool f16 = kCache.type == DType::F16;
     const size_t elemBytes = f16 ? 2 : 4;
     const int64_t group = heads / kvHeads;
+    if (tryAttentionTiled(o, qv, kc, vc, pos, n, heads, kvHeads, hd, f16, scale)) return;
 
     // Online softmax over blocks of cache rows: scores of a block first, then one rescale of the
     // running sum per block instead of one per row.

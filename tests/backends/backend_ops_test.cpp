@@ -463,7 +463,13 @@ private slots:
             {128, 6, 1, 1, 200, 256, DType::F16}, // multi-query, long row
             {80, 4, 2, 5, 5, 16, DType::F32},     // prefill chunk not starting at 0
             {64, 2, 1, 17, 0, 17, DType::F32},    // whole causal prefill
+            // Prefill tiles of 64 query rows (AVX-512): GQA 7:1 leaves 9 tokens per tile and a tail;
+            // 70 tokens cross three 64-row blocks of the cache, the first tile starting mid-block.
+            {128, 14, 2, 20, 40, 64, DType::F16},
+            {64, 4, 1, 70, 100, 200, DType::F16},
+            {48, 3, 3, 33, 0, 40, DType::F32},
         };
+        forEachKernelSet([&] {
         for (const auto& c : cases) {
             auto q = randomFloats(static_cast<size_t>(c.hd * c.heads * c.n));
             const size_t cacheElems = static_cast<size_t>(c.hd * c.kvHeads * c.ctx);
@@ -515,6 +521,7 @@ private slots:
                                  std::to_string(c.kvHeads) + " n=" + std::to_string(c.n) + " start=" +
                                  std::to_string(c.start) + " NMSE " + std::to_string(e) + where()).c_str());
         }
+        });
     }
 
     void elementwise() {
