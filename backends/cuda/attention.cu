@@ -32,7 +32,9 @@ attentionKernel(float* __restrict__ out, const float* __restrict__ q, const void
     gpu::dependencyWait();
     __shared__ float qs[kMaxGroup * kMaxHeadDim];
     __shared__ float scores[kMaxGroup][kTile];
-    __shared__ float mNew[kMaxGroup], corr[kMaxGroup];
+    __shared__ float mRun[kMaxGroup], lRun[kMaxGroup], corr[kMaxGroup];
+    // Per row lane: its G x D partial sums of the weighted V rows (merged at the end).
+    __shared__ float merge[2 * kMaxGroup * kThreads];
     int s = blockIdx.x, i = blockIdx.z;
     int tid = threadIdx.x, lane = tid % gpu::kWarp, warp = tid / gpu::kWarp;
     int64_t D = a.headDim, perKv = a.heads / a.kvHeads;
@@ -42,16 +44,23 @@ attentionKernel(float* __restrict__ out, const float* __restrict__ q, const void
     int G = static_cast<int>(min(static_cast<int64_t>(kMaxGroup), (kvh + 1) * perKv - h0));
     int64_t rowStride = a.kvHeads * D;
     for (int64_t e = tid; e < G * D; e += kThreads) qs[e] = q[(i * a.heads + h0) * D + e] * a.scale;
+    if (tid < kMaxGroup) {
+        mRun[tid] = -INFINITY;
+        lRun[tid] = 0.0f;
+    }
 
     int64_t len = min(static_cast<int64_t>(positions[i]) + 1, a.ctx);
     int64_t chunk = (a.ctx + a.splits - 1) / a.splits;
     int64_t begin = s * chunk, end = min(len, begin + chunk);
-    // Thread tid owns outputs e = tid + j * kThreads of the G x D block (head e / D, dim e % D).
-    constexpr int kPer = kMaxGroup * kMaxHeadDim / kThreads;
-    float acc[kPer];
+    // V phase: thread tid owns the dimension pair vp of every head of the group, for the cache
+    // rows of its row lane (rows rl, rl + rowLanes, ... of a tile): one 4-byte load per row feeds
+    // all G heads.
+    int pairs = static_cast<int>(D / 2), rowLanes = kThreads / pairs;
+    int vp = tid % pairs, rl = tid / pairs;
+    bool vOwner = rl < rowLanes;
+    float2 acc[kMaxGroup];
 #pragma unroll
-    for (int j = 0; j < kPer; ++j) acc[j] = 0.0f;
-    float m = -INFINITY, l = 0.0f;  // running max and sum of head tid (threads tid < G)
+    for (int g = 0; g < kMaxGroup; ++g) acc[g] = make_float2(0.0f, 0.0f);
     __syncthreads();
 
     for (int64_t t0 = begin; t0 < end; t0 += kTile) {
@@ -86,59 +95,71 @@ attentionKernel(float* __restrict__ out, const float* __restrict__ q, const void
             }
         }
         __syncthreads();
-        int64_t tileEnd = min(static_cast<int64_t>(kTile), end - t0);
-        if (tid < G) {
-            float tileMax = -INFINITY;
-            for (int pp = 0; pp < tileEnd; ++pp) tileMax = fmaxf(tileMax, scores[tid][pp]);
-            float mn = fmaxf(m, tileMax);
-            float c = expf(m - mn), sum = 0.0f;
-            for (int pp = 0; pp < tileEnd; ++pp) {
-                float w = expf(scores[tid][pp] - mn);
-                scores[tid][pp] = w;  // now the weight
-                sum += w;
+        int tileEnd = static_cast<int>(min(static_cast<int64_t>(kTile), end - t0));
+        // Online softmax, one warp per head: lane pp holds row pp of the tile.
+        for (int g = warp; g < G; g += kThreads / gpu::kWarp) {
+            float sc = lane < tileEnd ? scores[g][lane] : -INFINITY;
+            float mOld = mRun[g], mn = fmaxf(mOld, gpu::warpMax(sc));
+            float w = lane < tileEnd ? expf(sc - mn) : 0.0f;
+            scores[g][lane] = w;
+            float sum = gpu::warpSum(w);
+            if (lane == 0) {
+                float c = expf(mOld - mn);
+                lRun[g] = lRun[g] * c + sum;
+                mRun[g] = mn;
+                corr[g] = c;
             }
-            l = l * c + sum;
-            m = mn;
-            corr[tid] = c;
         }
         __syncthreads();
+        if (vOwner) {
 #pragma unroll
-        for (int j = 0; j < kPer; ++j) {
-            int64_t e = tid + j * kThreads;
-            if (e < G * D) {
-                int g = static_cast<int>(e / D);
-                int64_t d = e % D;
-                float v = acc[j] * corr[g];
-                const int64_t base = t0 * rowStride + kvh * D + d;
-#pragma unroll 8
-                for (int pp = 0; pp < tileEnd; ++pp) v += scores[g][pp] * loadOne<F16>(vCache, base + pp * rowStride);
-                acc[j] = v;
+            for (int g = 0; g < kMaxGroup; ++g) {
+                float c = g < G ? corr[g] : 0.0f;
+                acc[g].x *= c;
+                acc[g].y *= c;
+            }
+            const int64_t base = t0 * rowStride + kvh * D + 2 * vp;
+            for (int pp = rl; pp < tileEnd; pp += rowLanes) {
+                float2 v = loadPair<F16>(vCache, base + pp * rowStride);
+#pragma unroll
+                for (int g = 0; g < kMaxGroup; ++g) {
+                    if (g < G) {
+                        float w = scores[g][pp];
+                        acc[g].x += w * v.x;
+                        acc[g].y += w * v.y;
+                    }
+                }
             }
         }
         __syncthreads();
     }
-    if (tid < G) {
-        mNew[tid] = m;
-        corr[tid] = l;
+    // Merge the row lanes: merge[(rl * G + g) * D + d].
+    if (vOwner) {
+#pragma unroll
+        for (int g = 0; g < kMaxGroup; ++g) {
+            if (g < G) {
+                merge[(rl * G + g) * D + 2 * vp] = acc[g].x;
+                merge[(rl * G + g) * D + 2 * vp + 1] = acc[g].y;
+            }
+        }
     }
     __syncthreads();
 
-#pragma unroll
-    for (int j = 0; j < kPer; ++j) {
-        int64_t e = tid + j * kThreads;
-        if (e >= G * D) continue;
+    for (int64_t e = tid; e < G * D; e += kThreads) {
         int g = static_cast<int>(e / D);
         int64_t d = e % D, h = h0 + g;
+        float v = 0.0f;
+        for (int r = 0; r < rowLanes; ++r) v += merge[r * G * D + e];
         if (a.splits == 1) {
-            float lsum = corr[g];
-            out[(i * a.heads + h) * D + d] = lsum > 0.0f ? acc[j] / lsum : 0.0f;
+            float lsum = lRun[g];
+            out[(i * a.heads + h) * D + d] = lsum > 0.0f ? v / lsum : 0.0f;
         } else {
             float* part = partials + ((i * a.heads + h) * a.splits + s) * (D + 2);
             if (d == 0) {
-                part[0] = mNew[g];
-                part[1] = corr[g];
+                part[0] = mRun[g];
+                part[1] = lRun[g];
             }
-            part[2 + d] = acc[j];
+            part[2 + d] = v;
         }
     }
 }

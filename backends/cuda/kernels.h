@@ -54,6 +54,10 @@ struct MatVecJob {
     int64_t rows;
     float* out;
     const float* bias;
+    // With sum set, also sum = addend + out (the residual add that follows a projection; sum may
+    // be addend itself, element for element).
+    float* sum = nullptr;
+    const float* addend = nullptr;
 };
 // out{rows, n} = W{k, rows} · x{k, n} (+ bias) for n <= kMatVecMaxCols and up to kMatVecMaxJobs
 // matrices in one launch. xq: the q8_1 form of x (quantized types); x itself is read for

@@ -5,6 +5,8 @@
 //
 // Grid: one 128-thread block holds 4 warps; `warpsPerRow` (1, 2 or 4) of them split one row's k
 // range, so that matrices with few rows still put enough loads in flight on every SM.
+#include <cstdlib>
+
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/quant_blocks.cuh"
 
@@ -139,7 +141,11 @@ __device__ __forceinline__ void finishRow(float (&acc)[NCOLS], int warpsPerRow, 
     if (lane == 0 && valid) {
         float b = job.bias ? job.bias[row] : 0.0f;
 #pragma unroll
-        for (int c = 0; c < NCOLS; ++c) job.out[c * job.rows + row] = acc[c] + b;
+        for (int c = 0; c < NCOLS; ++c) {
+            int64_t o = c * job.rows + row;
+            job.out[o] = acc[c] + b;
+            if (job.sum) job.sum[o] = job.addend[o] + (acc[c] + b);
+        }
     }
 }
 
@@ -171,6 +177,38 @@ matVecQuant(Jobs jobs, int64_t blocksPerRow, int warpsPerRow, const int* __restr
         }
     }
     finishRow<NCOLS>(acc, warpsPerRow, valid, row, jobs.job[j]);
+}
+
+// One column, one warp per row pair: both rows' blocks are dotted with the same activation
+// loads, which halves the x traffic through L1 (the kernels above wait on it most: ncu) and
+// doubles the weight bytes in flight per warp.
+template <DType T>
+__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+matVecQuantPair(Jobs jobs, int64_t blocksPerRow, const int* __restrict__ xqs, const float2* __restrict__ xds) {
+    gpu::dependencyWait();
+    using D = Dot<T>;
+    constexpr int kPerIter = gpu::kWarp / D::kThreads;
+    constexpr int kXPerBlock = D::kBlockSize / 32;
+    int lane = threadIdx.x;
+    int64_t row0 = (static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.y) * 2, row1 = row0 + 1;
+    int64_t total = jobs.rowEnd[jobs.count - 1];
+    bool valid0 = row0 < total, valid1 = row1 < total;
+    int j0 = valid0 ? findJob(jobs, row0) : 0, j1 = valid1 ? findJob(jobs, row1) : 0;
+    float acc0[1] = {}, acc1[1] = {};
+    if (valid0) {
+        const uint8_t* w0 = jobs.job[j0].w + row0 * blocksPerRow * D::kBytes;
+        // A missing second row re-reads the first (its sum is dropped).
+        const uint8_t* w1 = valid1 ? jobs.job[j1].w + row1 * blocksPerRow * D::kBytes : w0;
+        int t = lane % D::kThreads;
+#pragma unroll 4
+        for (int64_t b = lane / D::kThreads; b < blocksPerRow; b += kPerIter) {
+            Q8Ref x{xqs + 8 * b * kXPerBlock, xds + b * kXPerBlock};
+            acc0[0] += D::partial(w0 + b * D::kBytes, t, x);
+            acc1[0] += D::partial(w1 + b * D::kBytes, t, x);
+        }
+    }
+    finishRow<1>(acc0, 1, valid0, row0, jobs.job[j0]);
+    finishRow<1>(acc1, 1, valid1, row1, jobs.job[j1]);
 }
 
 // 16 bytes of weights as 8 (F16/BF16) or 4 (F32) floats.
@@ -259,11 +297,39 @@ __global__ void matVecFloatScalar(MatVecJob job, int64_t k, int64_t n, const flo
         acc += wv * x[col * k + i];
     }
     acc = gpu::warpSum(acc);
-    if (threadIdx.x == 0) job.out[col * job.rows + row] = acc + (job.bias ? job.bias[row] : 0.0f);
+    if (threadIdx.x == 0) {
+        int64_t o = col * job.rows + row;
+        acc += job.bias ? job.bias[row] : 0.0f;
+        job.out[o] = acc;
+        if (job.sum) job.sum[o] = job.addend[o] + acc;
+    }
 }
 
-int warpsPerRowFor(int64_t rows) {
-    if (rows >= 8192) return 1;
+// HEARTH_CUDA_MATVEC_WPR=1|2|4 forces the warps sharing a row (A/B runs of bench/cuda).
+int forcedWarpsPerRow() {
+    static const int forced = [] {
+        const char* w = std::getenv("HEARTH_CUDA_MATVEC_WPR");
+        int v = w ? std::atoi(w) : 0;
+        return v == 1 || v == 2 || v == 4 ? v : 0;
+    }();
+    return forced;
+}
+
+// Measured on the H100 (bench/cuda matvec): a warp per row wins for Q4_K/Q5_K from 2048 rows on
+// (o: 7.8 -> 6.5 us, 8B down: 16.1 -> 14.2 us), the other types only from 8192 rows.
+// HEARTH_CUDA_MATVEC_PAIRS=0 keeps one row per warp (A/B runs).
+bool rowPairs() {
+    static const bool on = [] {
+        const char* p = std::getenv("HEARTH_CUDA_MATVEC_PAIRS");
+        return !(p && p[0] == '0');
+    }();
+    return on;
+}
+
+int warpsPerRowFor(DType type, int64_t rows) {
+    if (int forced = forcedWarpsPerRow()) return forced;
+    bool kQuant = type == DType::Q4_K || type == DType::Q5_K;
+    if (rows >= 8192 || (kQuant && rows >= 2048)) return 1;
     if (rows >= 2048) return 2;
     return 4;
 }
@@ -287,14 +353,23 @@ dim3 gridFor(const Jobs& jobs, int wpr) {
 
 template <DType T, int NCOLS>
 void launchQuant(const Jobs& jobs, int64_t k, const Q8Buffer& xq, gpuStream_t stream) {
-    int wpr = warpsPerRowFor(jobs.rowEnd[jobs.count - 1]);
-    gpu::launch(matVecQuant<T, NCOLS>, gridFor(jobs, wpr), dim3(32, kWarpsPerBlock), 0, stream, jobs,
-                k / Dot<T>::kBlockSize, wpr, static_cast<const int*>(xq.qs), static_cast<const float2*>(xq.ds));
+    int wpr = warpsPerRowFor(T, jobs.rowEnd[jobs.count - 1]);
+    int64_t blocksPerRow = k / Dot<T>::kBlockSize;
+    auto* qs = static_cast<const int*>(xq.qs);
+    auto* ds = static_cast<const float2*>(xq.ds);
+    if (NCOLS == 1 && wpr == 1 && rowPairs()) {
+        int64_t pairs = (jobs.rowEnd[jobs.count - 1] + 1) / 2;
+        dim3 grid(static_cast<unsigned>((pairs + kWarpsPerBlock - 1) / kWarpsPerBlock));
+        gpu::launch(matVecQuantPair<T>, grid, dim3(32, kWarpsPerBlock), 0, stream, jobs, blocksPerRow, qs, ds);
+        return;
+    }
+    gpu::launch(matVecQuant<T, NCOLS>, gridFor(jobs, wpr), dim3(32, kWarpsPerBlock), 0, stream, jobs, blocksPerRow,
+                wpr, qs, ds);
 }
 
 template <DType T, int NCOLS>
 void launchFloat(const Jobs& jobs, int64_t k, const float* x, gpuStream_t stream) {
-    int wpr = warpsPerRowFor(jobs.rowEnd[jobs.count - 1]);
+    int wpr = warpsPerRowFor(T, jobs.rowEnd[jobs.count - 1]);
     gpu::launch(matVecFloat<T, NCOLS>, gridFor(jobs, wpr), dim3(32, kWarpsPerBlock), 0, stream, jobs, k, wpr, x);
 }
 

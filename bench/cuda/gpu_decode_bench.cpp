@@ -3,7 +3,8 @@
 // backend runs, Qt or not. Prints one JSON object per line and a table.
 //
 //   gpu_decode_bench [device] [model...]   device: cuda:0 (default); model: 8b-q4_k_m 8b-q4_0
-//   8b-f16 1b-q4_k_m (default: all four). HEARTH_BENCH_CTX (512), HEARTH_BENCH_PREFILL (512).
+//   8b-f16 1b-q4_k_m (default: all four), or `matvec` for the mat-vec kernels alone.
+//   HEARTH_BENCH_CTX (512), HEARTH_BENCH_PREFILL (512).
 //
 // "stream GB/s" is the add() op over 3 x 1 GiB arrays (two reads, one write): the bandwidth the
 // device reaches on a plain streaming kernel, the roof for decode.
@@ -274,6 +275,95 @@ double streamBandwidth(Backend& be) {
     return 3.0 * 4.0 * static_cast<double>(n) * reps / seconds(t0, Clock::now()) / 1e9;
 }
 
+// Mat-vec alone (`gpu_decode_bench cuda:0 matvec`): each projection group of a decode layer as
+// its own matmul() call (the q8 quantization of x and the mat-vec kernels), 20 calls captured in
+// one graph and replayed, so the figure is the in-graph cost per call at real clocks. "x only"
+// is a 1-row matrix: the floor of one call (two launches, no weight traffic to speak of). A
+// second argument keeps only the cases whose name contains it.
+void matvecBench(Backend& be, const std::string& only) {
+    struct Case {
+        const char* name;
+        DType type;
+        int64_t k;
+        std::vector<int64_t> rows;
+    };
+    const Case cases[] = {
+        {"x only", DType::Q4_K, 4096, {1}},
+        {"8B q/k/v q4_k", DType::Q4_K, 4096, {4096, 1024, 1024}},
+        {"8B q/k q4_k", DType::Q4_K, 4096, {4096, 1024}},
+        {"8B v q6_k", DType::Q6_K, 4096, {1024}},
+        {"8B o q4_k", DType::Q4_K, 4096, {4096}},
+        {"8B gate/up q4_k", DType::Q4_K, 4096, {14336, 14336}},
+        {"8B down q4_k", DType::Q4_K, 14336, {4096}},
+        {"8B down q6_k", DType::Q6_K, 14336, {4096}},
+        {"8B output q6_k", DType::Q6_K, 4096, {128256}},
+        {"8B q/k/v q4_0", DType::Q4_0, 4096, {4096, 1024, 1024}},
+        {"8B o q4_0", DType::Q4_0, 4096, {4096}},
+        {"8B gate/up q4_0", DType::Q4_0, 4096, {14336, 14336}},
+        {"8B down q4_0", DType::Q4_0, 14336, {4096}},
+        {"8B gate/up f16", DType::F16, 4096, {14336, 14336}},
+        {"1B q/k/v q4_k", DType::Q4_K, 2048, {2048, 512, 512}},
+        {"1B o q4_k", DType::Q4_K, 2048, {2048}},
+        {"1B gate/up q4_k", DType::Q4_K, 2048, {8192, 8192}},
+        {"1B down q6_k", DType::Q6_K, 8192, {2048}},
+        {"1B output q4_k", DType::Q4_K, 2048, {128256}},
+    };
+    std::mt19937_64 rng(1);
+    std::vector<std::pair<DType, std::unique_ptr<WeightPool>>> pools;
+    auto pool = [&](DType t) -> const WeightPool& {
+        for (auto& [pt, p] : pools) if (pt == t) return *p;
+        pools.emplace_back(t, std::make_unique<WeightPool>(t, size_t{512} << 20));
+        return *pools.back().second;
+    };
+    for (const Case& c : cases) {
+        if (!only.empty() && std::string(c.name).find(only) == std::string::npos) continue;
+        std::vector<Weight> ws, outs;
+        std::vector<Projection> projections;
+        size_t bytes = 0;
+        for (int64_t rows : c.rows) {
+            Weight w;
+            w.t.type = c.type;
+            w.t.ne[0] = c.k;
+            w.t.ne[1] = rows;
+            w.buffer = be.allocate(w.t.bytes(), BufferUsage::Weights);
+            w.t.buffer = w.buffer.get();
+            be.upload(w.t, pool(c.type).slice(w.t.bytes(), rng), w.t.bytes());
+            bytes += w.t.bytes();
+            Weight o;
+            o.t.type = DType::F32;
+            o.t.ne[0] = rows;
+            o.buffer = be.allocate(o.t.bytes(), BufferUsage::Activations);
+            o.t.buffer = o.buffer.get();
+            ws.push_back(std::move(w));
+            outs.push_back(std::move(o));
+        }
+        for (size_t i = 0; i < ws.size(); ++i) projections.push_back({outs[i].t, ws[i].t, {}});
+        Weight x;
+        x.t.type = DType::F32;
+        x.t.ne[0] = c.k;
+        x.buffer = be.allocate(x.t.bytes(), BufferUsage::Activations);
+        x.t.buffer = x.buffer.get();
+        std::vector<float> xv(static_cast<size_t>(c.k));
+        std::mt19937 xr(3);
+        std::normal_distribution<float> nd(0.0f, 1.0f);
+        for (float& v : xv) v = nd(xr);
+        be.upload(x.t, xv.data(), xv.size() * 4);
+        const int perGraph = 20, reps = 10;
+        auto graph = be.capture([&] {
+            for (int i = 0; i < perGraph; ++i) be.matmul(x.t, projections);
+        });
+        graph->run();
+        be.synchronize();
+        auto t0 = Clock::now();
+        for (int i = 0; i < reps; ++i) graph->run();
+        be.synchronize();
+        double us = seconds(t0, Clock::now()) / (perGraph * reps) * 1e6;
+        std::printf("{\"matvec\":\"%s\",\"us\":%.2f,\"mib\":%.2f,\"gbps\":%.1f}\n", c.name, us,
+                    bytes / 1048576.0, bytes / us / 1e3);
+        std::fflush(stdout);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -291,6 +381,10 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         std::fprintf(stderr, "gpu_decode_bench: %s\n", e.what());
         return 1;
+    }
+    if (!models.empty() && models[0] == "matvec") {
+        matvecBench(*be, models.size() > 1 ? models[1] : "");
+        return 0;
     }
     double stream = streamBandwidth(*be);
     std::printf("{\"device\":\"%s\",\"name\":\"%s\",\"stream_gbps\":%.1f}\n", be->device().id.c_str(),
