@@ -29,9 +29,9 @@ static_assert(sizeof(BlockQ8A) == 40);
 // (see kInterleaveGroup below); the blocks after the last full group stay plain BlockQ8A.
 // Q8KI and Q8K6I are the same idea for Q4_K and Q6_K (see kKGroup and kK6Group below).
 // Q8N4 is Q8A in the weights' own block order, for the AVX-512 Q4_0 decode kernel (see
-// kDecodeGroup below).
-enum class ActFormat { F32, Q8A, Q8K, Q8I, Q8KI, Q8K6I, Q8N4 };
-inline constexpr int kActFormats = 7;
+// kDecodeGroup below), and Q8KN is Q8_K in the order of Q4_K's quant bytes (kKDecodeBytes).
+enum class ActFormat { F32, Q8A, Q8K, Q8I, Q8KI, Q8K6I, Q8N4, Q8KN };
+inline constexpr int kActFormats = 8;
 
 // Q8I layout of one group of 16 blocks: for t = 0..3, 64 bytes of "low" activations (bytes
 // 4t..4t+3 of each block) then 64 bytes of "high" ones (bytes 16+4t..16+4t+3), then the 16 block
@@ -87,6 +87,12 @@ constexpr K6Lane k6Lane(int lane) {
 // of block b. Blocks after the last whole group stay plain BlockQ8A.
 inline constexpr int kDecodeGroup = 4;
 inline constexpr int kDecodeGroupBytes = 160;
+
+// Q8KN layout of one super-block: 256 int8 activations in the order Q4_K's quant bytes meet them
+// (for p = 0, 1: 64 bytes meeting the low nibbles of qs[64p..64p+63], i.e. activations
+// 128p..128p+31 and 128p+64..128p+95, then 64 meeting the high nibbles, i.e. 128p+32..128p+63
+// and 128p+96..128p+127), 8 int16 sums of the 32-element sub-blocks, the float d, padding.
+inline constexpr int kKDecodeBytes = 288;
 
 inline constexpr int kMaxCols = 4;
 inline constexpr int kTypeSlots = 32;  // DType ids below this index the dot table

@@ -77,4 +77,82 @@ HEARTH_DECODE_TARGET void dotQ4_0Decode(int64_t k, const void* weight, const voi
     }
 }
 
+// The eight 6-bit scales and mins of a Q4_K block as 16 bytes (scales 0-7, then mins 0-7),
+// unpacked with 128-bit operations from the 12 packed bytes (see scalesMinsK).
+HEARTH_DECODE_TARGET inline __m128i q4kScalesMins(const uint8_t* packed) {
+    uint32_t w[3];
+    std::memcpy(w, packed, 12);
+    const __m128i v = _mm_setr_epi32(static_cast<int>(w[0]), static_cast<int>(w[1]), static_cast<int>(w[2]), 0);
+    const __m128i low6 = _mm_and_si128(v, _mm_set1_epi32(0x3f3f3f3f));  // scales 0-3, mins 0-3
+    const __m128i top2 = _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(v, 6), _mm_set1_epi32(0x03030303)), 4);
+    // Bytes 8-11 hold the low nibbles of scales 4-7 (low half) and mins 4-7 (high half).
+    const __m128i s2 = _mm_shuffle_epi32(v, 0xAA);
+    const __m128i nib = _mm_and_si128(_mm_srlv_epi32(s2, _mm_setr_epi32(0, 4, 0, 0)), _mm_set1_epi32(0x0f0f0f0f));
+    const __m128i high = _mm_or_si128(nib, top2);  // scales 4-7, mins 4-7
+    return _mm_unpacklo_epi32(low6, high);
+}
+
+// vpermb indices that spread the scales of sub-blocks (2p + h, 2p + 2 + h), h = 0 (low nibbles)
+// or 1 (high), over the 16 dword lanes of the dpbusd result for quant bytes 64p..64p+63 (8 lanes
+// each), as the low byte of each lane; the other three bytes are masked to zero.
+struct Q4KDecodeTables {
+    uint8_t scale[4][64];
+};
+constexpr Q4KDecodeTables makeQ4KDecodeTables() {
+    Q4KDecodeTables t{};
+    for (int v = 0; v < 4; ++v) {
+        const int p = v / 2, h = v % 2;
+        for (int lane = 0; lane < 16; ++lane) t.scale[v][4 * lane] = static_cast<uint8_t>(4 * p + 2 * (lane / 8) + h);
+    }
+    return t;
+}
+alignas(64) constexpr Q4KDecodeTables kQ4KDecode = makeQ4KDecodeTables();
+
+// Q4_K against Q8KN (see kernels.h): the 128 quant bytes as two 64-byte vectors whose low and
+// high nibbles meet the activations in their own order; dpbusd leaves 8 partial sums per
+// sub-block, which dpwssd weights with the sub-block's 6-bit scale (the sums fit in 16 bits).
+HEARTH_DECODE_TARGET void dotQ4_KDecode(int64_t k, const void* weight, const void* act, size_t stride, int cols,
+                                        float* out) {
+    const int64_t nb = k / kQKK;
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    const __mmask64 lowBytes = 0x1111111111111111ull;  // byte 0 of each dword
+    __m512i scaleIdx[4];
+    for (int v = 0; v < 4; ++v) scaleIdx[v] = _mm512_load_si512(kQ4KDecode.scale[v]);
+    for (int c = 0; c < cols; ++c) {
+        const auto* w = static_cast<const BlockQ4_K*>(weight);
+        const auto* a = static_cast<const uint8_t*>(act) + static_cast<size_t>(c) * stride;
+        __m512 acc = _mm512_setzero_ps();
+        __m128 accMin = _mm_setzero_ps();
+        for (int64_t ib = 0; ib < nb; ++ib) {
+            const BlockQ4_K& b = w[ib];
+            const uint8_t* ab = a + ib * kKDecodeBytes;
+            const __m128i sm = q4kScalesMins(b.scales);
+            const __m512i sm512 = _mm512_castsi128_si512(sm);
+            __m512i isum = _mm512_setzero_si512();
+            for (int p = 0; p < 2; ++p) {
+                const __m512i q = _mm512_loadu_si512(b.qs + 64 * p);
+                const __m512i lo = _mm512_and_si512(q, low4);
+                const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
+                const __m512i sLo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(ab + 128 * p));
+                const __m512i sHi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_loadu_si512(ab + 128 * p + 64));
+                isum = _mm512_dpwssd_epi32(isum, sLo, _mm512_maskz_permutexvar_epi8(lowBytes, scaleIdx[2 * p], sm512));
+                isum = _mm512_dpwssd_epi32(isum, sHi, _mm512_maskz_permutexvar_epi8(lowBytes, scaleIdx[2 * p + 1], sm512));
+            }
+            // min j times the sum of sub-block j's activations, in 16-bit pairs.
+            const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+            const __m128i minSum = _mm_madd_epi16(mins, _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab + 256)));
+            uint32_t dBits;
+            std::memcpy(&dBits, &b, 4);
+            // [d, dmin] * the activation scale.
+            const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dBits))),
+                                         _mm_broadcast_ss(reinterpret_cast<const float*>(ab + 272)));
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_broadcastss_ps(dd), acc);
+            accMin = _mm_fmadd_ps(_mm_cvtepi32_ps(minSum), _mm_shuffle_ps(dd, dd, 0x55), accMin);
+        }
+        __m128 m = _mm_add_ps(accMin, _mm_movehl_ps(accMin, accMin));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        out[c] = _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(m);
+    }
+}
+
 #undef HEARTH_DECODE_TARGET

@@ -360,6 +360,25 @@ void quantizeQ8N4(const float* x, uint8_t* out, int64_t k) {
                 k - groups * kDecodeGroup * kQK);
 }
 
+// Q8_K blocks in the order of Q4_K's quant bytes (see ActFormat::Q8KN).
+void quantizeQ8KN(const float* x, uint8_t* out, int64_t k) {
+    for (int64_t ib = 0; ib < k / kQKK; ++ib) {
+        BlockQ8_K b;
+        quantizeQ8K(x + ib * kQKK, &b, kQKK);
+        uint8_t* o = out + ib * kKDecodeBytes;
+        for (int p = 0; p < 2; ++p)
+            for (int h = 0; h < 2; ++h) {
+                std::memcpy(o + 128 * p + 64 * h, b.qs + 128 * p + 32 * h, 32);
+                std::memcpy(o + 128 * p + 64 * h + 32, b.qs + 128 * p + 64 + 32 * h, 32);
+            }
+        int16_t sums[8];
+        for (int j = 0; j < 8; ++j) sums[j] = static_cast<int16_t>(b.bsums[2 * j] + b.bsums[2 * j + 1]);
+        std::memcpy(o + 256, sums, sizeof(sums));
+        std::memcpy(o + 272, &b.d, sizeof(float));
+        std::memset(o + 276, 0, kKDecodeBytes - 276);
+    }
+}
+
 }  // namespace
 
 bool isSupportedWeightType(DType type) {
@@ -396,6 +415,7 @@ size_t activationRowBytes(ActFormat format, int64_t k) {
             const int64_t nb = k / kQK, groups = nb / kDecodeGroup;
             return static_cast<size_t>(groups) * kDecodeGroupBytes + static_cast<size_t>(nb - groups * kDecodeGroup) * sizeof(BlockQ8A);
         }
+        case ActFormat::Q8KN: return static_cast<size_t>(k / kQKK) * kKDecodeBytes;
         case ActFormat::F32: break;
     }
     return static_cast<size_t>(k) * sizeof(float);
@@ -409,6 +429,7 @@ void quantizeActivation(ActFormat format, const float* x, void* out, int64_t k) 
         case ActFormat::Q8KI: quantizeQ8KI(x, static_cast<uint8_t*>(out), k); break;
         case ActFormat::Q8K6I: quantizeQ8K6I(x, static_cast<uint8_t*>(out), k); break;
         case ActFormat::Q8N4: quantizeQ8N4(x, static_cast<uint8_t*>(out), k); break;
+        case ActFormat::Q8KN: quantizeQ8KN(x, static_cast<uint8_t*>(out), k); break;
         case ActFormat::F32: std::memcpy(out, x, static_cast<size_t>(k) * sizeof(float)); break;
     }
 }

@@ -406,6 +406,8 @@ void fill(KernelTable& t, const char* name) {
     if (__builtin_cpu_supports("avx512vbmi")) {
         t.dot1[static_cast<uint32_t>(DType::Q4_0)] = dotQ4_0Decode;
         t.act1[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8N4;
+        t.dot1[static_cast<uint32_t>(DType::Q4_K)] = dotQ4_KDecode;
+        t.act1[static_cast<uint32_t>(DType::Q4_K)] = ActFormat::Q8KN;
     }
 #endif
     t.dotF16 = dotF16;
