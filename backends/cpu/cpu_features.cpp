@@ -43,11 +43,10 @@ std::string readBrand() {
 // Tile instructions fault unless the OS enables the tile state in XCR0 and, on Linux 5.16+,
 // the process asked for it once (the 8 KiB of tile data per thread is opt-in). A kernel
 // that refuses leaves the AVX-512 kernels in charge.
-bool detectAmxInt8() {
+bool detectAmxTiles() {
     unsigned a = 0, b = 0, c = 0, d = 0;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-    const bool tile = (d & (1u << 24)) != 0, int8 = (d & (1u << 25)) != 0;
-    if (!tile || !int8) return false;
+    if ((d & (1u << 24)) == 0) return false;  // AMX-TILE
     if (!__get_cpuid(1, &a, &b, &c, &d) || (c & bit_OSXSAVE) == 0) return false;
     unsigned lo = 0, hi = 0;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
@@ -76,7 +75,13 @@ CpuFeatures detect() {
     f.avx512vnni = __builtin_cpu_supports("avx512vnni");
     unsigned a = 0, b = 0, c = 0, d = 0;
     if (__get_cpuid(1, &a, &b, &c, &d)) f.f16c = (c & bit_F16C) != 0 && f.avx2;
-    f.amxInt8 = f.avx512bw && detectAmxInt8();
+    if (f.avx512bw && detectAmxTiles()) {
+        __get_cpuid_count(7, 0, &a, &b, &c, &d);
+        f.amxInt8 = (d & (1u << 25)) != 0;
+        const bool amxBf16 = (d & (1u << 22)) != 0;
+        __get_cpuid_count(7, 1, &a, &b, &c, &d);
+        f.amxBf16 = amxBf16 && (a & (1u << 5)) != 0;  // AVX512_BF16
+    }
 #elif defined(__aarch64__)
     f.neon = true;
 #endif
@@ -97,6 +102,7 @@ std::vector<std::string> CpuFeatures::names() const {
     add(avx512vl, "avx512vl");
     add(avx512vnni, "avx512vnni");
     add(amxInt8, "amx_int8");
+    add(amxBf16, "amx_bf16");
     add(neon, "neon");
     return out;
 }

@@ -2,9 +2,10 @@
 // AMX flags; only the kernels themselves are.
 //
 // The tokens are packed once per call into groups of 16. The work is cut into tasks of one
-// 16-row weight group against a block of token groups whose packed bytes fit in L2 (~1 MiB), in
-// token-block-major order so both threads read the same tokens; each task unpacks its 16 rows
-// from the mapped weights once and multiplies them by every token group of its block.
+// 32-row weight group against a block of token groups whose packed bytes fit in L2 with the
+// panel (~1.5 MiB), in token-block-major order so both threads read the same tokens; each task
+// unpacks its 32 rows from the mapped weights once and multiplies them by every token group of
+// its block.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -29,7 +30,7 @@ bool supportsType(DType type) {
 
 bool enabled(const KernelTable& kernels) {
 #if defined(HEARTH_CPU_AMX)
-    if (!cpuFeatures().amxInt8 || std::strcmp(kernels.name, "avx512") != 0) return false;
+    if (!cpuFeatures().amxBf16 || std::strcmp(kernels.name, "avx512") != 0) return false;
     const char* env = std::getenv("HEARTH_CPU_AMX");
     return !(env && std::strcmp(env, "0") == 0);
 #else
@@ -46,13 +47,12 @@ namespace {
 
 struct AmxTask {
     int projection;
-    int64_t row0;    // first of 16 weight rows
-    int64_t g0, g1;  // token groups [g0, g1)
+    int64_t row0;    // first of 32 weight rows
+    int64_t g0, g1;  // token groups [g0, g1), an even number
 };
 
-// Per worker thread, reused between calls: the unpacked 16-row panel and one token's Q8A blocks.
+// Per worker thread, reused between calls: the unpacked 32-row panel.
 thread_local std::vector<uint8_t> tlsPanel;
-thread_local std::vector<BlockQ8A> tlsToken;
 
 }  // namespace
 
@@ -61,33 +61,33 @@ bool CpuBackend::tryMatmulAmx(const float* in, int64_t k, int64_t n, std::span<c
     for (const auto& p : projections)
         if (!amx::supportsType(p.weight.type)) return false;
 
-    const int64_t groups = (n + amx::kTile - 1) / amx::kTile;
+    const int64_t groups = amx::packedGroups(n);
     const size_t groupBytes = amx::packedGroupBytes(k);
     auto& packed = actScratch_[static_cast<int>(ActFormat::Q8A)];
     if (packed.size() < groupBytes * static_cast<size_t>(groups)) packed.resize(groupBytes * static_cast<size_t>(groups));
     pool_.parallelFor(groups, 1, [&](int64_t b, int64_t e, int) {
-        if (tlsToken.size() < static_cast<size_t>(k / kQK)) tlsToken.resize(static_cast<size_t>(k / kQK));
-        for (int64_t g = b; g < e; ++g)
-            amx::packGroup(in, k, n, g, packed.data() + groupBytes * static_cast<size_t>(g), tlsToken.data());
+        for (int64_t g = b; g < e; ++g) amx::packGroup(in, k, n, g, packed.data() + groupBytes * static_cast<size_t>(g));
     });
 
-    const int64_t blockGroups = std::max<int64_t>(1, static_cast<int64_t>((1u << 20) / groupBytes));
+    const size_t panel = amx::panelBytes(k), budget = (3u << 20) / 2;  // L2 is 2 MiB per core
+    const int64_t fit = budget > panel ? static_cast<int64_t>((budget - panel) / groupBytes) : 0;
+    const int64_t blockGroups = std::max<int64_t>(2, fit / 2 * 2);
     std::vector<AmxTask> tasks;
     for (int64_t g0 = 0; g0 < groups; g0 += blockGroups)
         for (size_t pi = 0; pi < projections.size(); ++pi)
-            for (int64_t r = 0; r < projections[pi].weight.rows(); r += amx::kTile)
+            for (int64_t r = 0; r < projections[pi].weight.rows(); r += amx::kPanelRows)
                 tasks.push_back({static_cast<int>(pi), r, g0, std::min(groups, g0 + blockGroups)});
 
     std::atomic<size_t> next{0};
     pool_.run([&](int, int) {
         if (tlsPanel.size() < amx::panelBytes(k)) tlsPanel.resize(amx::panelBytes(k));
-        DType loaded = DType::F32;  // no tile configuration yet
+        bool configured = false;
         for (size_t ti; (ti = next.fetch_add(1, std::memory_order_relaxed)) < tasks.size();) {
             const AmxTask& t = tasks[ti];
             const Projection& p = projections[static_cast<size_t>(t.projection)];
-            if (p.weight.type != loaded) {
-                amx::beginTiles(p.weight.type);
-                loaded = p.weight.type;
+            if (!configured) {
+                amx::beginTiles();
+                configured = true;
             }
             const auto* w = static_cast<const uint8_t*>(p.weight.buffer->hostPointer()) + p.weight.offset;
             auto* out = reinterpret_cast<float*>(static_cast<char*>(p.out.buffer->hostPointer()) + p.out.offset);
@@ -96,9 +96,9 @@ bool CpuBackend::tryMatmulAmx(const float* in, int64_t k, int64_t n, std::span<c
                 : nullptr;
             const int64_t rows = p.weight.rows();
             amx::unpackRows(p.weight.type, w, p.weight.rowBytes(), rows, t.row0, k, tlsPanel.data());
-            amx::multiply(p.weight.type, tlsPanel.data(), k, packed.data(), n, t.g0, t.g1, t.row0, rows, bias, out);
+            amx::multiply(tlsPanel.data(), k, packed.data(), n, t.g0, t.g1, t.row0, rows, bias, out);
         }
-        if (loaded != DType::F32) amx::endTiles();
+        if (configured) amx::endTiles();
     });
     return true;
 }

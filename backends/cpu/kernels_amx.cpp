@@ -1,7 +1,7 @@
-// The AMX int8 prefill kernels (see kernels_amx.h). Compiled with -mamx-tile -mamx-int8 and the
-// AVX-512 flags. As in kernels_x86.h, nothing here calls dtype.h's inline helpers or standard
-// library templates: the linker could otherwise pick this file's AMX/AVX-512 copy of an inline
-// function for code that runs on any CPU.
+// The AMX prefill kernels (see kernels_amx.h). Compiled with -mamx-tile -mamx-bf16 and the
+// AVX-512 (BF16) flags. As in kernels_x86.h, nothing here calls dtype.h's inline helpers or
+// standard library templates: the linker could otherwise pick this file's AMX/AVX-512 copy of an
+// inline function for code that runs on any CPU.
 #include "backends/cpu/kernels_amx.h"
 
 #include <immintrin.h>
@@ -12,76 +12,61 @@ namespace hearth::cpu::amx {
 
 namespace {
 
-constexpr int kBlockTileBytes = kTile * kQK;  // one A or B tile of a 32-element block: 512 bytes
-
-// The panel of 16 unpacked weight rows: per 32-element block b, the A tile (row r's 32 signed
-// bytes at b * 512 + 32 r), then per block 16 floats each of: the scale (of the first 16
-// elements, for Q6_K), the scale of the second 16 (Q6_K only), and the min added per token sum
-// (types with an offset per block: Q4_1, Q4_K, Q5_K).
-struct Panel {
-    int8_t* q;
-    float* scale;
-    float* scaleHi;
-    float* min;
-};
-Panel panelOf(uint8_t* p, int64_t nb) {
-    auto* f = reinterpret_cast<float*>(p + nb * kBlockTileBytes);
-    return {reinterpret_cast<int8_t*>(p), f, f + nb * kTile, f + 2 * nb * kTile};
-}
-
-// Packed activations of one group: B tiles, then d[nb][16], then s[nb][16].
-struct Packed {
-    const int8_t* q;
-    const float* d;
-    const float* s;
-};
-Packed packedOf(const uint8_t* p, int64_t nb) {
-    auto* f = reinterpret_cast<const float*>(p + nb * kBlockTileBytes);
-    return {reinterpret_cast<const int8_t*>(p), f, f + nb * kTile};
-}
-
-enum class Kind { Plain, WithMin, HalfScales };
-Kind kindOf(DType type) {
-    switch (type) {
-        case DType::Q4_1: case DType::Q4_K: case DType::Q5_K: return Kind::WithMin;
-        case DType::Q6_K: return Kind::HalfScales;
-        default: return Kind::Plain;
-    }
-}
+constexpr int kStep = 32;                       // elements of k per tile product
+constexpr int kTileBytes = kTile * 64;          // one 16 x 64-byte tile: 1 KiB
+constexpr int kPanelStepBytes = 2 * kTileBytes; // both row tiles of a panel for one step
 
 inline float half(uint16_t h) { return _cvtsh_ss(h); }
 
-// ---- activations ---------------------------------------------------------------------------
-
-// One token's 32-element blocks as BlockQ8A: x ≈ d * q, s = d * sum(q), rounded to nearest even.
-void quantizeToken(const float* x, int64_t k, BlockQ8A* out) {
-    const __m512 signMask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
-    for (int64_t b = 0; b < k / kQK; ++b) {
-        const __m512 v0 = _mm512_loadu_ps(x + b * kQK), v1 = _mm512_loadu_ps(x + b * kQK + 16);
-        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_and_ps(v0, signMask), _mm512_and_ps(v1, signMask)));
-        const float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
-        const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
-        const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(id)));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out[b].qs), _mm512_cvtsepi32_epi8(q0));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out[b].qs + 16), _mm512_cvtsepi32_epi8(q1));
-        out[b].d = d;
-        out[b].s = d * static_cast<float>(_mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1)));
-    }
+// 32 floats (lo = the first 16) -> 32 bf16, rounded to nearest even.
+inline __m512i toBf16(__m512 hi, __m512 lo) {
+    const __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);
+    __m512i bits;
+    std::memcpy(&bits, &v, sizeof(bits));
+    return bits;
 }
 
-// ---- weights: one row's blocks -> 32 signed bytes per block, with its scales ----------------
+// ---- weights: one row's blocks -> bf16, 32 elements per step ------------------------------
 
-// Row r of the panel, block b.
+// One row's unpacked steps, 64 bytes (32 bf16) each, row-major: step s at base + (s - first) * 64.
 struct RowOut {
-    Panel p;
-    int r;
-    void q(int64_t b, __m256i v) const {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p.q + b * kBlockTileBytes + r * kQK), v);
+    uint8_t* base;
+    int64_t first;
+    // Elements 32 s .. 32 s + 31 are s0 * q[i] + o0 (the first 16) and s1 * q[i] + o1 (the rest).
+    void put(int64_t s, __m256i q, float s0, float o0, float s1, float o1) const {
+        const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q)));
+        const __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1)));
+        const __m512 wlo = _mm512_fmadd_ps(lo, _mm512_set1_ps(s0), _mm512_set1_ps(o0));
+        const __m512 whi = _mm512_fmadd_ps(hi, _mm512_set1_ps(s1), _mm512_set1_ps(o1));
+        _mm512_storeu_si512(base + (s - first) * 64, toBf16(whi, wlo));
     }
-    void scale(int64_t b, float s) const { p.scale[b * kTile + r] = s; }
-    void scaleHi(int64_t b, float s) const { p.scaleHi[b * kTile + r] = s; }
-    void min(int64_t b, float m) const { p.min[b * kTile + r] = m; }
+    void put(int64_t s, __m256i q, float scale, float offset) const { put(s, q, scale, offset, scale, offset); }
 };
+
+// 16 rows of 16 dwords -> 16 columns (r[i] becomes dword i of every input row): three rounds
+// of shuffles inside and across 128-bit lanes, 64 in all.
+inline void transpose16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    __m512i u[16];  // u[4a + c], lane L: rows 4a .. 4a+3 of column 4L + c
+    for (int a = 0; a < 4; ++a) {
+        u[4 * a] = _mm512_unpacklo_epi64(t[4 * a], t[4 * a + 2]);
+        u[4 * a + 1] = _mm512_unpackhi_epi64(t[4 * a], t[4 * a + 2]);
+        u[4 * a + 2] = _mm512_unpacklo_epi64(t[4 * a + 1], t[4 * a + 3]);
+        u[4 * a + 3] = _mm512_unpackhi_epi64(t[4 * a + 1], t[4 * a + 3]);
+    }
+    for (int c = 0; c < 4; ++c) {
+        const __m512i v = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x88), w = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xDD);
+        const __m512i x = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x88), y = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xDD);
+        r[c] = _mm512_shuffle_i32x4(v, x, 0x88);
+        r[8 + c] = _mm512_shuffle_i32x4(v, x, 0xDD);
+        r[4 + c] = _mm512_shuffle_i32x4(w, y, 0x88);
+        r[12 + c] = _mm512_shuffle_i32x4(w, y, 0xDD);
+    }
+}
 
 // 16 bytes of packed nibbles -> 32 bytes: low nibbles first, then high nibbles.
 inline __m256i nibbles(const uint8_t* qs) {
@@ -89,36 +74,30 @@ inline __m256i nibbles(const uint8_t* qs) {
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x), _mm256_set1_epi8(0x0F));
 }
 
-void unpackRow(const BlockQ4_0* w, int64_t nb, const RowOut& o) {
-    for (int64_t b = 0; b < nb; ++b) {
-        o.q(b, _mm256_sub_epi8(nibbles(w[b].qs), _mm256_set1_epi8(8)));
-        o.scale(b, half(w[b].d));
+void unpackRow(const BlockQ4_0* w, int64_t b0, int64_t b1, const RowOut& o) {
+    for (int64_t b = b0; b < b1; ++b) {
+        const float d = half(w[b].d);
+        o.put(b, nibbles(w[b].qs), d, -8.0f * d);
     }
 }
 
-void unpackRow(const BlockQ4_1* w, int64_t nb, const RowOut& o) {
-    for (int64_t b = 0; b < nb; ++b) {
-        o.q(b, nibbles(w[b].qs));
-        o.scale(b, half(w[b].d));
-        o.min(b, half(w[b].m));
-    }
+void unpackRow(const BlockQ4_1* w, int64_t b0, int64_t b1, const RowOut& o) {
+    for (int64_t b = b0; b < b1; ++b) o.put(b, nibbles(w[b].qs), half(w[b].d), half(w[b].m));
 }
 
-void unpackRow(const BlockQ5_0* w, int64_t nb, const RowOut& o) {
-    for (int64_t b = 0; b < nb; ++b) {
+void unpackRow(const BlockQ5_0* w, int64_t b0, int64_t b1, const RowOut& o) {
+    for (int64_t b = b0; b < b1; ++b) {
         uint32_t qh;
         std::memcpy(&qh, w[b].qh, 4);
         const __m256i fifth = _mm256_maskz_mov_epi8(static_cast<__mmask32>(qh), _mm256_set1_epi8(0x10));
-        o.q(b, _mm256_sub_epi8(_mm256_or_si256(nibbles(w[b].qs), fifth), _mm256_set1_epi8(16)));
-        o.scale(b, half(w[b].d));
+        const float d = half(w[b].d);
+        o.put(b, _mm256_or_si256(nibbles(w[b].qs), fifth), d, -16.0f * d);
     }
 }
 
-void unpackRow(const BlockQ8_0* w, int64_t nb, const RowOut& o) {
-    for (int64_t b = 0; b < nb; ++b) {
-        o.q(b, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs)));
-        o.scale(b, half(w[b].d));
-    }
+void unpackRow(const BlockQ8_0* w, int64_t b0, int64_t b1, const RowOut& o) {
+    for (int64_t b = b0; b < b1; ++b)
+        o.put(b, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs)), half(w[b].d), 0.0f);
 }
 
 // The eight 6-bit scales and mins of a Q4_K/Q5_K super-block (GGUF packing, see kQuantScaleMin).
@@ -132,12 +111,12 @@ inline void scalesMinsK(const uint8_t* q, uint8_t scale[8], uint8_t min[8]) {
 }
 
 // Q4_K / Q5_K: sub-block 2p is the low nibbles of qs[32p .. 32p+31], 2p+1 the high ones; the
-// fifth bits of Q5_K are bits 2p and 2p+1 of qh.
+// fifth bits of Q5_K are bits 2p and 2p+1 of qh. w = d * scale * q - dmin * min.
 template <class Block>
-void unpackRowK45(const Block* w, int64_t nsb, const RowOut& o) {
+void unpackRowK45(const Block* w, int64_t sb0, int64_t sb1, const RowOut& o) {
     constexpr bool kFifth = sizeof(Block) == sizeof(BlockQ5_K);
     const __m256i low4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
-    for (int64_t sb = 0; sb < nsb; ++sb) {
+    for (int64_t sb = sb0; sb < sb1; ++sb) {
         const Block& blk = w[sb];
         uint8_t scale[8], min[8];
         scalesMinsK(blk.scales, scale, min);
@@ -151,13 +130,9 @@ void unpackRowK45(const Block* w, int64_t nsb, const RowOut& o) {
                 lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * p), one), 4));
                 hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * p + 1), one), 4));
             }
-            const int64_t b = sb * 8 + 2 * p;
-            o.q(b, lo);
-            o.q(b + 1, hi);
-            o.scale(b, d * scale[2 * p]);
-            o.scale(b + 1, d * scale[2 * p + 1]);
-            o.min(b, -dmin * min[2 * p]);
-            o.min(b + 1, -dmin * min[2 * p + 1]);
+            const int64_t s = sb * 8 + 2 * p;
+            o.put(s, lo, d * scale[2 * p], -dmin * min[2 * p]);
+            o.put(s + 1, hi, d * scale[2 * p + 1], -dmin * min[2 * p + 1]);
         }
     }
 }
@@ -165,9 +140,9 @@ void unpackRowK45(const Block* w, int64_t nsb, const RowOut& o) {
 // Q6_K: in half h, ql[64h .. 64h+63] holds the low 4 bits and qh[32h .. 32h+31] the top 2 of
 // elements 128h + 32j + l as (ql[32 (j % 2) + l] >> 4 (j / 2)) | (qh[l] >> 2j) & 3; q - 32 is
 // signed, and each 16 elements have their own 8-bit scale.
-void unpackRowQ6K(const BlockQ6_K* w, int64_t nsb, const RowOut& o) {
+void unpackRowQ6K(const BlockQ6_K* w, int64_t sb0, int64_t sb1, const RowOut& o) {
     const __m256i low4 = _mm256_set1_epi8(0x0F), low2 = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
-    for (int64_t sb = 0; sb < nsb; ++sb) {
+    for (int64_t sb = sb0; sb < sb1; ++sb) {
         const BlockQ6_K& blk = w[sb];
         const float d = half(blk.d);
         for (int h = 0; h < 2; ++h) {
@@ -179,32 +154,33 @@ void unpackRowQ6K(const BlockQ6_K* w, int64_t nsb, const RowOut& o) {
                                         _mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4)};
             for (int j = 0; j < 4; ++j) {
                 const __m256i top = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), low2), 4);
-                const int64_t b = sb * 8 + 4 * h + j;
-                o.q(b, _mm256_sub_epi8(_mm256_or_si256(lowBits[j], top), bias));
-                o.scale(b, d * static_cast<float>(blk.scales[2 * (4 * h + j)]));
-                o.scaleHi(b, d * static_cast<float>(blk.scales[2 * (4 * h + j) + 1]));
+                const int sub = 2 * (4 * h + j);
+                o.put(sb * 8 + 4 * h + j, _mm256_sub_epi8(_mm256_or_si256(lowBits[j], top), bias),
+                      d * static_cast<float>(blk.scales[sub]), 0.0f, d * static_cast<float>(blk.scales[sub + 1]), 0.0f);
             }
         }
     }
 }
 
-void unpackOneRow(DType type, const uint8_t* row, int64_t k, const RowOut& o) {
+// Steps [s0, s1) of one row (for the K-quants whole super-blocks: s0, s1 multiples of 8).
+void unpackSteps(DType type, const uint8_t* row, int64_t s0, int64_t s1, const RowOut& o) {
     switch (type) {
-        case DType::Q4_0: unpackRow(reinterpret_cast<const BlockQ4_0*>(row), k / kQK, o); break;
-        case DType::Q4_1: unpackRow(reinterpret_cast<const BlockQ4_1*>(row), k / kQK, o); break;
-        case DType::Q5_0: unpackRow(reinterpret_cast<const BlockQ5_0*>(row), k / kQK, o); break;
-        case DType::Q8_0: unpackRow(reinterpret_cast<const BlockQ8_0*>(row), k / kQK, o); break;
-        case DType::Q4_K: unpackRowK45(reinterpret_cast<const BlockQ4_K*>(row), k / kQKK, o); break;
-        case DType::Q5_K: unpackRowK45(reinterpret_cast<const BlockQ5_K*>(row), k / kQKK, o); break;
-        case DType::Q6_K: unpackRowQ6K(reinterpret_cast<const BlockQ6_K*>(row), k / kQKK, o); break;
+        case DType::Q4_0: unpackRow(reinterpret_cast<const BlockQ4_0*>(row), s0, s1, o); break;
+        case DType::Q4_1: unpackRow(reinterpret_cast<const BlockQ4_1*>(row), s0, s1, o); break;
+        case DType::Q5_0: unpackRow(reinterpret_cast<const BlockQ5_0*>(row), s0, s1, o); break;
+        case DType::Q8_0: unpackRow(reinterpret_cast<const BlockQ8_0*>(row), s0, s1, o); break;
+        case DType::Q4_K: unpackRowK45(reinterpret_cast<const BlockQ4_K*>(row), s0 / 8, s1 / 8, o); break;
+        case DType::Q5_K: unpackRowK45(reinterpret_cast<const BlockQ5_K*>(row), s0 / 8, s1 / 8, o); break;
+        case DType::Q6_K: unpackRowQ6K(reinterpret_cast<const BlockQ6_K*>(row), s0 / 8, s1 / 8, o); break;
         default: break;
     }
 }
 
 // ---- tile products ---------------------------------------------------------------------------
 
-// Tiles 0 and 1 hold two 16 x 16 int32 results, 2/3 and 4/5 the A (weights) and B (tokens)
-// operands that produce them: two consecutive blocks, or Q6_K's two halves of one block.
+// Tiles 0-3: the 2 x 2 results, 16 tokens x 16 weight rows each (token tile j, row tile i at
+// 2 j + i), so that a result row is 16 consecutive outputs of one token; 4/5 the two token tiles
+// of a step, 6/7 the two weight tiles. All are 16 rows x 64 bytes.
 struct alignas(64) TileConfig {
     uint8_t palette = 1;
     uint8_t startRow = 0;
@@ -213,163 +189,112 @@ struct alignas(64) TileConfig {
     uint8_t rows[16] = {};
 };
 
-TileConfig configFor(Kind kind) {
-    TileConfig c;
-    const int kBytes = kind == Kind::HalfScales ? kQK / 2 : kQK;  // elements per tile product
-    for (int pair = 0; pair < 2; ++pair) {
-        const int result = pair, weights = 2 + 2 * pair, tokens = 3 + 2 * pair;
-        c.colsb[result] = kTile * 4;
-        c.rows[result] = kTile;
-        c.colsb[weights] = static_cast<uint16_t>(kBytes);
-        c.rows[weights] = kTile;
-        c.colsb[tokens] = kTile * 4;
-        c.rows[tokens] = static_cast<uint8_t>(kBytes / 4);
-    }
-    return c;
-}
-
-// acc[r] (16 tokens of weight row r) += one unit's integer dot products c (16 x 16), scaled by
-// the weight row's scale and the tokens' block scales (plus the row's min times the tokens' sums).
-template <Kind kind>
-inline void applyScales(const int32_t* c, const float* scale, const float* min, const Packed& a, int64_t b, __m512 acc[kTile]) {
-    const __m512 da = _mm512_loadu_ps(a.d + b * kTile);
-    [[maybe_unused]] __m512 sa;
-    if constexpr (kind == Kind::WithMin) sa = _mm512_loadu_ps(a.s + b * kTile);
-#pragma GCC unroll 16
-    for (int r = 0; r < kTile; ++r) {
-        const __m512 p = _mm512_cvtepi32_ps(_mm512_load_si512(c + r * kTile));
-        acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(p, da), _mm512_set1_ps(scale[r]), acc[r]);
-        if constexpr (kind == Kind::WithMin) acc[r] = _mm512_fmadd_ps(sa, _mm512_set1_ps(min[r]), acc[r]);
-    }
-}
-
-// One 16-row panel against one group of 16 tokens, over all of k. The unit of a tile product is
-// a 32-element block (16 elements, half a block, for Q6_K: each half has its own scale). Units
-// alternate between two sets of tiles (result 0 from operands 2/3, result 1 from 4/5), and the
-// next unit's product is issued before this one's result is stored and scaled: the tile unit
-// and the vector scaling then overlap instead of waiting for each other (scaled right after
-// each product, the scaling took as long as the products).
-template <Kind kind>
-void multiplyGroup(const Panel& w, const Packed& a, int64_t nb, float result[kTile][kTile]) {
-    constexpr bool kHalves = kind == Kind::HalfScales;
-    constexpr int kATileStride = kQK, kBTileStride = kTile * 4;
-    const int64_t units = kHalves ? 2 * nb : nb;
-    auto weightsOf = [&](int64_t u) { return kHalves ? w.q + (u / 2) * kBlockTileBytes + (u % 2) * (kQK / 2) : w.q + u * kBlockTileBytes; };
-    auto tokensOf = [&](int64_t u) { return kHalves ? a.q + (u / 2) * kBlockTileBytes + (u % 2) * (kBlockTileBytes / 2) : a.q + u * kBlockTileBytes; };
-    alignas(64) int32_t c[2][kTile * kTile];
-    __m512 acc[kTile];  // fully unrolled below, so these stay in registers
-#pragma GCC unroll 16
-    for (int r = 0; r < kTile; ++r) acc[r] = _mm512_setzero_ps();
-    auto scale = [&](int64_t u, const int32_t* cu) {
-        const int64_t b = kHalves ? u / 2 : u;
-        const float* sc = (kHalves && u % 2 ? w.scaleHi : w.scale) + b * kTile;
-        applyScales<kind == Kind::WithMin ? Kind::WithMin : Kind::Plain>(cu, sc, w.min + b * kTile, a, b, acc);
-    };
-    _tile_loadd(2, weightsOf(0), kATileStride);
-    _tile_loadd(3, tokensOf(0), kBTileStride);
-    _tile_zero(0);
-    _tile_dpbssd(0, 2, 3);
-    for (int64_t u = 0; u < units; u += 2) {
-        if (u + 1 < units) {
-            _tile_loadd(4, weightsOf(u + 1), kATileStride);
-            _tile_loadd(5, tokensOf(u + 1), kBTileStride);
-            _tile_zero(1);
-            _tile_dpbssd(1, 4, 5);
-        }
-        _tile_stored(0, c[0], kTile * 4);
-        if (u + 2 < units) {
-            _tile_loadd(2, weightsOf(u + 2), kATileStride);
-            _tile_loadd(3, tokensOf(u + 2), kBTileStride);
-            _tile_zero(0);
-            _tile_dpbssd(0, 2, 3);
-        }
-        scale(u, c[0]);
-        if (u + 1 < units) {
-            _tile_stored(1, c[1], kTile * 4);
-            scale(u + 1, c[1]);
-        }
-    }
-#pragma GCC unroll 16
-    for (int r = 0; r < kTile; ++r) _mm512_store_ps(result[r], acc[r]);
-}
-
 }  // namespace
 
-size_t packedGroupBytes(int64_t k) {
-    return static_cast<size_t>(k / kQK) * (kBlockTileBytes + 2 * kTile * sizeof(float));
-}
+size_t packedGroupBytes(int64_t k) { return static_cast<size_t>(k / kStep) * kTileBytes; }
 
-void packGroup(const float* x, int64_t k, int64_t n, int64_t g, uint8_t* dst, BlockQ8A* tmp) {
-    const int64_t nb = k / kQK;
-    auto* q = reinterpret_cast<int8_t*>(dst);
-    auto* d = reinterpret_cast<float*>(dst + nb * kBlockTileBytes);
-    float* s = d + nb * kTile;
+void packGroup(const float* x, int64_t k, int64_t n, int64_t g, uint8_t* dst) {
+    // Step s of token t: its 32 elements as bf16, row t of the step's A tile.
     for (int t = 0; t < kTile; ++t) {
         const int64_t token = g * kTile + t;
-        if (token < n) {
-            quantizeToken(x + token * k, k, tmp);
-        } else {
-            std::memset(static_cast<void*>(tmp), 0, static_cast<size_t>(nb) * sizeof(BlockQ8A));
-        }
-        for (int64_t b = 0; b < nb; ++b) {
-            // Dword r of the token's block goes to row r of the B tile, at column 4 t.
-            for (int r = 0; r < kQK / 4; ++r) std::memcpy(q + b * kBlockTileBytes + r * kTile * 4 + 4 * t, tmp[b].qs + 4 * r, 4);
-            d[b * kTile + t] = tmp[b].d;
-            s[b * kTile + t] = tmp[b].s;
+        for (int64_t s = 0; s < k / kStep; ++s) {
+            __m512i v = _mm512_setzero_si512();
+            if (token < n) {
+                const float* src = x + token * k + s * kStep;
+                v = toBf16(_mm512_loadu_ps(src + 16), _mm512_loadu_ps(src));
+            }
+            _mm512_storeu_si512(dst + s * kTileBytes + t * 64, v);
         }
     }
 }
 
-size_t panelBytes(int64_t k) {
-    return static_cast<size_t>(k / kQK) * (kBlockTileBytes + 3 * kTile * sizeof(float));
-}
+size_t panelBytes(int64_t k) { return static_cast<size_t>(k / kStep) * kPanelStepBytes; }
 
 void unpackRows(DType type, const uint8_t* weight, size_t rowBytes, int64_t rows, int64_t row0, int64_t k,
                 uint8_t* panel) {
-    const int64_t nb = k / kQK;
-    const Panel p = panelOf(panel, nb);
-    for (int r = 0; r < kTile; ++r) {
-        const RowOut o{p, r};
-        if (row0 + r < rows) {
-            unpackOneRow(type, weight + static_cast<size_t>(row0 + r) * rowBytes, k, o);
-            if (kindOf(type) != Kind::WithMin)
-                for (int64_t b = 0; b < nb; ++b) o.min(b, 0.0f);
-        } else {
-            for (int64_t b = 0; b < nb; ++b) {
-                o.q(b, _mm256_setzero_si256());
-                o.scale(b, 0.0f);
-                o.scaleHi(b, 0.0f);
-                o.min(b, 0.0f);
+    // Eight steps (one K-quant super-block) of 16 rows at a time: unpacked row-major into an
+    // L1-sized buffer, then each step's 16 x 16 dwords transposed into the pair layout.
+    constexpr int kChunk = 8;
+    alignas(64) uint8_t rowMajor[kTile][kChunk * 64];
+    const int64_t steps = k / kStep;
+    for (int i = 0; i < kPanelRows / kTile; ++i)
+        for (int64_t s0 = 0; s0 < steps; s0 += kChunk) {
+            const int64_t s1 = s0 + kChunk < steps ? s0 + kChunk : steps;
+            for (int r = 0; r < kTile; ++r) {
+                const int64_t row = row0 + kTile * i + r;
+                if (row < rows) unpackSteps(type, weight + static_cast<size_t>(row) * rowBytes, s0, s1, RowOut{rowMajor[r], s0});
+                else std::memset(rowMajor[r], 0, sizeof(rowMajor[r]));
+            }
+            for (int64_t s = s0; s < s1; ++s) {
+                __m512i v[kTile];
+                for (int r = 0; r < kTile; ++r) v[r] = _mm512_load_si512(rowMajor[r] + (s - s0) * 64);
+                transpose16(v);
+                uint8_t* tile = panel + s * kPanelStepBytes + i * kTileBytes;
+                for (int p = 0; p < kTile; ++p) _mm512_storeu_si512(tile + p * 64, v[p]);
             }
         }
-    }
 }
 
-void multiply(DType type, const uint8_t* panel, int64_t k, const uint8_t* packed, int64_t n, int64_t g0, int64_t g1,
+void multiply(const uint8_t* panel, int64_t k, const uint8_t* packed, int64_t n, int64_t g0, int64_t g1,
               int64_t row0, int64_t rows, const float* bias, float* out) {
-    const int64_t nb = k / kQK;
-    const Panel w = panelOf(const_cast<uint8_t*>(panel), nb);
+    const int64_t steps = k / kStep;
     const size_t groupBytes = packedGroupBytes(k);
-    const Kind kind = kindOf(type);
-    const int validRows = static_cast<int>(rows - row0 < kTile ? rows - row0 : kTile);
-    for (int64_t g = g0; g < g1; ++g) {
-        const Packed a = packedOf(packed + static_cast<size_t>(g) * groupBytes, nb);
-        alignas(64) float result[kTile][kTile];
-        switch (kind) {
-            case Kind::Plain: multiplyGroup<Kind::Plain>(w, a, nb, result); break;
-            case Kind::WithMin: multiplyGroup<Kind::WithMin>(w, a, nb, result); break;
-            case Kind::HalfScales: multiplyGroup<Kind::HalfScales>(w, a, nb, result); break;
+    const int64_t stride = rows * static_cast<int64_t>(sizeof(float));
+    // The results start from the bias: each of the 16 rows of a result tile loads the same 64
+    // bytes (stride 0).
+    alignas(64) float biasRows[2][kTile] = {};
+    for (int i = 0; i < 2; ++i)
+        for (int r = 0; r < kTile; ++r)
+            if (bias && row0 + kTile * i + r < rows) biasRows[i][r] = bias[row0 + kTile * i + r];
+    alignas(64) float partial[kTile][kTile];
+    for (int64_t g = g0; g < g1; g += 2) {  // the packed groups come in pairs (see packedGroups)
+        const uint8_t* t0 = packed + static_cast<size_t>(g) * groupBytes;
+        const uint8_t* t1 = t0 + groupBytes;
+        _tile_loadd(0, biasRows[0], 0);
+        _tile_loadd(1, biasRows[1], 0);
+        _tile_loadd(2, biasRows[0], 0);
+        _tile_loadd(3, biasRows[1], 0);
+        for (int64_t s = 0; s < steps; ++s) {
+            const uint8_t* w = panel + s * kPanelStepBytes;
+            _tile_loadd(4, t0 + s * kTileBytes, 64);
+            _tile_loadd(5, t1 + s * kTileBytes, 64);
+            _tile_loadd(6, w, 64);
+            _tile_loadd(7, w + kTileBytes, 64);
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(1, 4, 7);
+            _tile_dpbf16ps(2, 5, 6);
+            _tile_dpbf16ps(3, 5, 7);
         }
-        const int validTokens = static_cast<int>(n - g * kTile < kTile ? n - g * kTile : kTile);
-        for (int t = 0; t < validTokens; ++t) {
-            float* o = out + (g * kTile + t) * rows + row0;
-            for (int r = 0; r < validRows; ++r) o[r] = result[r][t] + (bias ? bias[row0 + r] : 0.0f);
-        }
+        // Whole tiles go straight to out; the edges of the matrix through `partial`.
+        auto put = [&](int j, int i, auto storeTile) {
+            const int64_t firstToken = (g + j) * kTile, r0 = row0 + kTile * i;
+            const int64_t validTokens = n - firstToken < kTile ? n - firstToken : kTile;
+            const int64_t validRows = rows - r0 < kTile ? rows - r0 : kTile;
+            if (validTokens <= 0 || validRows <= 0) return;
+            float* o = out + firstToken * rows + r0;
+            if (validTokens == kTile && validRows == kTile) {
+                storeTile(o, stride);
+                return;
+            }
+            storeTile(&partial[0][0], kTile * static_cast<int64_t>(sizeof(float)));
+            for (int64_t t = 0; t < validTokens; ++t)
+                for (int64_t r = 0; r < validRows; ++r) o[t * rows + r] = partial[t][r];
+        };
+        put(0, 0, [](float* p, int64_t st) { _tile_stored(0, p, st); });
+        put(0, 1, [](float* p, int64_t st) { _tile_stored(1, p, st); });
+        put(1, 0, [](float* p, int64_t st) { _tile_stored(2, p, st); });
+        put(1, 1, [](float* p, int64_t st) { _tile_stored(3, p, st); });
     }
 }
 
-void beginTiles(DType type) {
-    const TileConfig config = configFor(kindOf(type));
+int64_t packedGroups(int64_t n) { return ((n + kTile - 1) / kTile + 1) / 2 * 2; }
+
+void beginTiles() {
+    TileConfig config;
+    for (int t = 0; t < 8; ++t) {
+        config.colsb[t] = 64;
+        config.rows[t] = kTile;
+    }
     // Not _tile_loadconfig: GCC 12's version names only the first 8 bytes of the configuration
     // as read, so the compiler dropped the stores of the tile shapes.
     __asm__ volatile("ldtilecfg %0" : : "m"(config));

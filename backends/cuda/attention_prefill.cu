@@ -6,6 +6,11 @@
 // (gpu::mma16816) whose accumulators stay in registers, the softmax weights P passing from one
 // product to the next without a trip through memory.
 //
+// Causal prefill is lopsided: the last tokens see the whole cache, the first almost nothing, so
+// the longest block sets the time. Two groups of 4 warps share the block's rows and take every
+// other tile (merged at the end), tiles arrive by cp.async two deep per group, and the blocks of
+// the last tokens are started first.
+//
 // Accuracy: K and V are exact halves already; Q and P are not, so each is split into
 // hi = half(x) and lo = half(x - hi) and multiplied twice. That keeps the result at float level
 // (the op checks hold it to the CPU within NMSE 1e-10) for twice the products, which costs little
@@ -19,16 +24,18 @@
 namespace hearth::cuda {
 namespace {
 
-constexpr int kWarps = 4, kThreads = kWarps * gpu::kWarp, kRows = 16 * kWarps, kTile = 32;
+constexpr int kGroupWarps = 4, kGroups = 2, kThreads = kGroupWarps * kGroups * gpu::kWarp;
+constexpr int kRows = 16 * kGroupWarps, kTile = 32, kStages = 2;
 
 template <int D>
-struct PrefillSmem {
-    __half k[kTile][D + 8];      // cache rows, dimensions contiguous (B of Q K^T)
-    __half vt[D][kTile + 8];     // transposed: rows contiguous per dimension (B of P V)
-    int pos[kRows];              // last visible cache row of each token of the block, -1: none
+struct Layout {
+    static constexpr int kLd = D + 8;  // halves per smem row: rows stay 16-byte aligned, banks spread
+    static constexpr size_t kTileHalves = static_cast<size_t>(kTile) * kLd;
+    // [group][stage][K, V] tiles; after the loop the same bytes hold group 1's partial results.
+    static constexpr size_t kBytes = kGroups * kStages * 2 * kTileHalves * sizeof(__half);
+    static constexpr int kMergeLd = D / 2 + 4;  // floats a lane: o[D/8][4], m[2], l[2]
+    static_assert(static_cast<size_t>(kGroupWarps) * gpu::kWarp * kMergeLd * sizeof(float) <= kBytes);
 };
-
-__device__ __forceinline__ uint32_t smemWord(const __half* p) { return *reinterpret_cast<const uint32_t*>(p); }
 
 // Splits (x, y) into the half pair hi and the half pair of what hi misses.
 __device__ __forceinline__ void splitPair(float x, float y, uint32_t& hi, uint32_t& lo) {
@@ -37,26 +44,32 @@ __device__ __forceinline__ void splitPair(float x, float y, uint32_t& hi, uint32
     lo = gpu::packHalf2(x - back.x, y - back.y);
 }
 
-// Block (c, kvh): tokens [c * T, c * T + T) with T = kRows / G, all G heads of kv head kvh.
-// Row R = token * G + head-in-group; warp w owns rows 16w .. 16w + 15.
+// Block (c, kvh): tokens [c * T, c * T + T) with T = kRows / G, all G heads of kv head kvh
+// (c counted from the last block, so the longest blocks start first). Row R = token * G +
+// head-in-group; warp w of either group owns rows 16 (w % 4) .. + 15; group j takes the cache
+// tiles j, j + 2, j + 4, ...
 template <int D>
 __global__ void __launch_bounds__(kThreads)
 attentionPrefillKernel(float* __restrict__ out, const float* __restrict__ q, const __half* __restrict__ kCache,
                        const __half* __restrict__ vCache, const int32_t* __restrict__ positions, AttentionArgs a) {
+    using L = Layout<D>;
     gpu::dependencyWait();
-    __shared__ PrefillSmem<D> smem;
+    extern __shared__ int4 dynamicSmem[];
+    auto* tiles = reinterpret_cast<__half*>(dynamicSmem);
+    __shared__ int pos[kRows];  // last visible cache row of each token of the block, -1: none
     const int G = static_cast<int>(a.heads / a.kvHeads), T = kRows / G;
     const int tid = threadIdx.x, warp = tid / gpu::kWarp, lane = tid % gpu::kWarp, g = lane / 4, t = lane % 4;
-    const int64_t i0 = static_cast<int64_t>(blockIdx.x) * T, kvh = blockIdx.y;
+    const int group = warp / kGroupWarps, gtid = tid % (kGroupWarps * gpu::kWarp);
+    const int64_t i0 = static_cast<int64_t>(gridDim.x - 1 - blockIdx.x) * T, kvh = blockIdx.y;
     const int64_t rowStride = a.kvHeads * D;  // halves between cache rows
 
     if (tid < T) {
         int64_t i = i0 + tid;
-        smem.pos[tid] = i < a.n ? static_cast<int>(min(static_cast<int64_t>(positions[i]), a.ctx - 1)) : -1;
+        pos[tid] = i < a.n ? static_cast<int>(min(static_cast<int64_t>(positions[i]), a.ctx - 1)) : -1;
     }
     __syncthreads();
     int blockLen = 0;  // cache rows any token of the block sees
-    for (int j = 0; j < T; ++j) blockLen = max(blockLen, smem.pos[j] + 1);
+    for (int j = 0; j < T; ++j) blockLen = max(blockLen, pos[j] + 1);
 
     // This lane's two rows (g and g + 8 of the warp's 16): their token, head and last row.
     int64_t token[2], head[2];
@@ -64,16 +77,35 @@ attentionPrefillKernel(float* __restrict__ out, const float* __restrict__ q, con
     bool valid[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-        int R = 16 * warp + g + 8 * r, local = R / G;
+        int R = 16 * (warp % kGroupWarps) + g + 8 * r, local = R / G;
         token[r] = i0 + local;
         head[r] = kvh * G + R % G;
         valid[r] = local < T && token[r] < a.n;
-        last[r] = valid[r] ? smem.pos[local] : -1;
+        last[r] = valid[r] ? pos[local] : -1;
     }
     int warpLen = max(last[0], last[1]) + 1;
     warpLen = max(warpLen, gpu::warpShflXorInt(warpLen, 4));
     warpLen = max(warpLen, gpu::warpShflXorInt(warpLen, 8));
     warpLen = max(warpLen, gpu::warpShflXorInt(warpLen, 16));
+
+    // Rows past blockLen arrive as zeros: P is 0 there, and 0 * (a never-written NaN) would not be.
+    auto tile = [&](int stage, int kv) { return tiles + ((group * kStages + stage) * 2 + kv) * L::kTileHalves; };
+    auto issue = [&](int index) {  // this group's tile `index` (of 32 rows) into its stage index / 2 % 2
+        int t0 = index * kTile;
+        __half* k = tile(index / kGroups % kStages, 0);
+        __half* v = tile(index / kGroups % kStages, 1);
+        constexpr int kChunks = D / 8;  // 16-byte pieces of a row
+        for (int c = gtid; c < kTile * kChunks; c += kGroupWarps * gpu::kWarp) {
+            int row = c / kChunks, piece = c % kChunks;
+            bool inside = t0 + row < blockLen;
+            int64_t at = (inside ? (t0 + row) * rowStride : 0) + kvh * D + 8 * piece;
+            gpu::copy16(k + row * L::kLd + 8 * piece, kCache + at, inside);
+            gpu::copy16(v + row * L::kLd + 8 * piece, vCache + at, inside);
+        }
+        gpu::copyCommit();
+    };
+    const int tiles_ = (blockLen + kTile - 1) / kTile, iterations = (tiles_ + kGroups - 1) / kGroups;
+    if (group < tiles_) issue(group);
 
     // Q fragments, scaled, as hi + lo halves: chunk kk holds dimensions 16kk .. 16kk + 15.
     uint32_t qHi[D / 16][4], qLo[D / 16][4];
@@ -95,36 +127,31 @@ attentionPrefillKernel(float* __restrict__ out, const float* __restrict__ q, con
         for (int e = 0; e < 4; ++e) o[dt][e] = 0.0f;
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};  // l: this lane's columns only
 
-    for (int t0 = 0; t0 < blockLen; t0 += kTile) {
-        // Rows past blockLen are zeros: P is 0 there, and 0 * (a never-written NaN) would not be.
-        constexpr int kChunks = D / 8;  // 16-byte pieces of a row
-        for (int c = tid; c < kTile * kChunks; c += kThreads) {
-            int piece = c % kChunks, row = c / kChunks;  // K: a warp reads whole rows
-            int4 kv = make_int4(0, 0, 0, 0);
-            if (t0 + row < blockLen) kv = *reinterpret_cast<const int4*>(kCache + (t0 + row) * rowStride + kvh * D + 8 * piece);
-            *reinterpret_cast<int4*>(&smem.k[row][8 * piece]) = kv;
-        }
-        for (int c = tid; c < kTile * kChunks; c += kThreads) {
-            int row = c % kTile, piece = c / kTile;  // V: a warp covers 32 rows of one piece
-            int4 vv = make_int4(0, 0, 0, 0);
-            if (t0 + row < blockLen) vv = *reinterpret_cast<const int4*>(vCache + (t0 + row) * rowStride + kvh * D + 8 * piece);
-            const __half* h = reinterpret_cast<const __half*>(&vv);
-#pragma unroll
-            for (int e = 0; e < 8; ++e) smem.vt[8 * piece + e][row] = h[e];
-        }
+    for (int it = 0; it < iterations; ++it) {
+        int index = it * kGroups + group;
+        if (index + kGroups < tiles_) issue(index + kGroups);
+        else gpu::copyCommit();  // an empty group keeps the count of groups in flight fixed
+        gpu::copyWait<1>();
         __syncthreads();
-        if (t0 < warpLen) {
+        const int t0 = index * kTile;
+        if (index < tiles_ && t0 < warpLen) {
+            const __half* ks = tile(it % kStages, 0);
+            const __half* vs = tile(it % kStages, 1);
             float s[kTile / 8][4];
 #pragma unroll
-            for (int nt = 0; nt < kTile / 8; ++nt) {
+            for (int nt = 0; nt < kTile / 8; ++nt)
 #pragma unroll
                 for (int e = 0; e < 4; ++e) s[nt][e] = 0.0f;
 #pragma unroll
-                for (int kk = 0; kk < D / 16; ++kk) {
-                    uint32_t b[2] = {smemWord(&smem.k[8 * nt + g][16 * kk + 2 * t]),
-                                     smemWord(&smem.k[8 * nt + g][16 * kk + 8 + 2 * t])};
+            for (int kk = 0; kk < D / 16; ++kk) {
+#pragma unroll
+                for (int nt = 0; nt < kTile / 8; nt += 2) {
+                    uint32_t b[4];
+                    gpu::loadBPairs(b, ks + 8 * nt * L::kLd + 16 * kk, L::kLd);
                     gpu::mma16816(s[nt], qHi[kk], b);
                     gpu::mma16816(s[nt], qLo[kk], b);
+                    gpu::mma16816(s[nt + 1], qHi[kk], b + 2);
+                    gpu::mma16816(s[nt + 1], qLo[kk], b + 2);
                 }
             }
             // Causal mask, then the online softmax per row (a quad of lanes shares a row).
@@ -173,28 +200,57 @@ attentionPrefillKernel(float* __restrict__ out, const float* __restrict__ q, con
                 splitPair(s[2 * kk + 1][0], s[2 * kk + 1][1], pHi[2], pLo[2]);
                 splitPair(s[2 * kk + 1][2], s[2 * kk + 1][3], pHi[3], pLo[3]);
 #pragma unroll
-                for (int dt = 0; dt < D / 8; ++dt) {
-                    uint32_t b[2] = {smemWord(&smem.vt[8 * dt + g][16 * kk + 2 * t]),
-                                     smemWord(&smem.vt[8 * dt + g][16 * kk + 8 + 2 * t])};
+                for (int dt = 0; dt < D / 8; dt += 2) {
+                    uint32_t b[4];
+                    gpu::loadBPairsTransposed(b, vs + 16 * kk * L::kLd + 8 * dt, L::kLd);
                     gpu::mma16816(o[dt], pHi, b);
                     gpu::mma16816(o[dt], pLo, b);
+                    gpu::mma16816(o[dt + 1], pHi, b + 2);
+                    gpu::mma16816(o[dt + 1], pLo, b + 2);
                 }
             }
         }
-        __syncthreads();
+        __syncthreads();  // the stage just read is refilled next
     }
 
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-        float sum = l[r];
-        sum += gpu::shflXor(sum, 1);
-        sum += gpu::shflXor(sum, 2);
-        float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+        l[r] += gpu::shflXor(l[r], 1);
+        l[r] += gpu::shflXor(l[r], 2);
+    }
+    // Group 1 hands its (m, l, o) over; group 0 merges the two online softmaxes and writes.
+    auto* merge = reinterpret_cast<float*>(dynamicSmem) + (warp % kGroupWarps * gpu::kWarp + lane) * L::kMergeLd;
+    if (group == 1) {
+#pragma unroll
+        for (int dt = 0; dt < D / 8; ++dt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) merge[4 * dt + e] = o[dt][e];
+        merge[D / 2] = m[0];
+        merge[D / 2 + 1] = m[1];
+        merge[D / 2 + 2] = l[0];
+        merge[D / 2 + 3] = l[1];
+    }
+    __syncthreads();
+    if (group == 1) return;
+    float c0[2], c1[2], inv[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        float m1 = merge[D / 2 + r], mx = fmaxf(m[r], m1);
+        float base = mx == -INFINITY ? 0.0f : mx;
+        c0[r] = expf(m[r] - base);
+        c1[r] = expf(m1 - base);
+        float sum = l[r] * c0[r] + merge[D / 2 + 2 + r] * c1[r];
+        inv[r] = sum > 0.0f ? 1.0f / sum : 0.0f;
+    }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
         if (!valid[r]) continue;
         float* dst = out + (token[r] * a.heads + head[r]) * D + 2 * t;
 #pragma unroll
         for (int dt = 0; dt < D / 8; ++dt) {
-            *reinterpret_cast<float2*>(dst + 8 * dt) = make_float2(o[dt][2 * r] * inv, o[dt][2 * r + 1] * inv);
+            float x = o[dt][2 * r] * c0[r] + merge[4 * dt + 2 * r] * c1[r];
+            float y = o[dt][2 * r + 1] * c0[r] + merge[4 * dt + 2 * r + 1] * c1[r];
+            *reinterpret_cast<float2*>(dst + 8 * dt) = make_float2(x * inv[r], y * inv[r]);
         }
     }
 }
@@ -202,9 +258,13 @@ attentionPrefillKernel(float* __restrict__ out, const float* __restrict__ q, con
 template <int D>
 void launchPrefill(float* out, const float* q, const void* kCache, const void* vCache, const int32_t* positions,
                    const AttentionArgs& a, gpuStream_t stream) {
+    auto kernel = attentionPrefillKernel<D>;
+    // Per launch: the limit belongs to the current device, and this is once a layer.
+    (void)gpuFuncSetAttribute(reinterpret_cast<const void*>(kernel), gpuFuncAttributeMaxDynamicSharedMemorySize,
+                              static_cast<int>(Layout<D>::kBytes));
     int64_t tokensPerBlock = kRows / (a.heads / a.kvHeads);
     dim3 grid(static_cast<unsigned>((a.n + tokensPerBlock - 1) / tokensPerBlock), static_cast<unsigned>(a.kvHeads));
-    gpu::launch(attentionPrefillKernel<D>, grid, kThreads, 0, stream, out, q, static_cast<const __half*>(kCache),
+    gpu::launch(kernel, grid, kThreads, Layout<D>::kBytes, stream, out, q, static_cast<const __half*>(kCache),
                 static_cast<const __half*>(vCache), positions, a);
 }
 

@@ -44,6 +44,7 @@ CudaBuffer::~CudaBuffer() {
     if (ptr_) {
         try {
             owner_.flush();  // held-back ops may still read this memory
+            owner_.forgetMemory(ptr_, bytes_);
         } catch (const BackendError&) {
         }
         (void)gpuSetDevice(owner_.ordinal());

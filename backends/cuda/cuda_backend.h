@@ -65,6 +65,8 @@ public:
     void flush();
     // Throws BackendError naming this device when `status` is an error.
     void check(gpuError_t status, const char* what) const;
+    // Called as device memory [p, p + bytes) is freed: drops what was derived from it.
+    void forgetMemory(const void* p, size_t bytes) { blas_.forget(p, bytes); }
 
 private:
     enum Scratch { kScratchQ8, kScratchAttention, kScratchWeightHalf, kScratchXHalf, kScratchCount };
@@ -75,7 +77,7 @@ private:
     void afterLaunch(const char* what) const;
     [[noreturn]] void fail(const std::string& message) const;
     void matmulTiledOrChunked(const Tensor& x, const Projection& p, const Q8Buffer& xq);
-    bool matmulBlas(const Tensor& x, const Projection& p);
+    bool matmulBlas(const Tensor& x, std::span<const Projection> projections, const PrepArgs* prep, bool launch);
     void launchPrep(Prep mode, const Tensor& a, const Tensor* b, const Tensor* sum, const Tensor* out,
                     const Tensor* weight, float eps, int64_t k, int64_t n, const Q8Buffer& q8);
     void launchRopes(bool store, const Tensor* kCache, const Tensor* vCache, const Tensor* v);

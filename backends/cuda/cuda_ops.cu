@@ -88,32 +88,52 @@ void CudaBackend::launchRopes(bool store, const Tensor* kCache, const Tensor* vC
     afterLaunch("rope");
 }
 
-bool CudaBackend::matmulBlas(const Tensor& x, const Projection& p) {
-    int64_t k = x.ne[0], n = x.rows(), rows = p.weight.rows();
-    DType type = p.weight.type;
-    if (capturing_ || k % 32 != 0 || type == DType::F32 || !blas_.available(stream_)) return false;
-    const auto* w = ptr<uint8_t>(p.weight, "matmul");
-    const void* wHalf = w;
-    if (type != DType::F16) {
-        void* dst = scratch(kScratchWeightHalf, static_cast<size_t>(k * rows) * 2);
-        dequantizeToHalf(type, w, k, rows, dst, stream_);
-        wHalf = dst;
-    }
+// Prefill through the vendor BLAS: x converted to half once for every projection of the call,
+// each weight dequantized to half into scratch (or its opt-in half copy, HEARTH_CUDA_F16_WEIGHTS).
+// With launch false, only whether it applies: every projection's type, k % 32 == 0, the library
+// present, not capturing a graph. `prep`: the op that produces x, held back to be run here.
+bool CudaBackend::matmulBlas(const Tensor& x, std::span<const Projection> projections, const PrepArgs* prep,
+                             bool launch) {
+    int64_t k = x.ne[0], n = x.rows();
     // Float weights keep float accuracy: x = hi + lo, two products. Quantized weights swamp lo.
-    bool split = type == DType::F16 || type == DType::BF16;
+    bool split = false;
+    for (const Projection& p : projections) {
+        if (p.weight.type == DType::F32) return false;
+        split = split || p.weight.type == DType::F16 || p.weight.type == DType::BF16;
+    }
+    if (capturing_ || k % 32 != 0 || !blas_.available(stream_)) return false;
+    if (!launch) return true;
     size_t xElems = static_cast<size_t>(k * n);
     auto* xHalf = static_cast<char*>(scratch(kScratchXHalf, xElems * 2 * (split ? 2 : 1)));
-    splitToHalf(ptr<float>(x, "matmul"), static_cast<int64_t>(xElems), xHalf, split ? xHalf + xElems * 2 : nullptr,
-                stream_);
-    auto* out = ptr<float>(p.out, "matmul");
-    if (!blas_.gemm(k, rows, n, wHalf, xHalf, out, false)) return false;
-    if (split && !blas_.gemm(k, rows, n, wHalf, xHalf + xElems * 2, out, true)) return false;
-    if (p.bias.valid()) addBias(out, ptr<float>(p.bias, "matmul bias"), rows, n, stream_);
+    char* xLo = split ? xHalf + xElems * 2 : nullptr;
+    if (!prep || !prepareHalf(*prep, xHalf, xLo, stream_)) {
+        if (prep) prepareActivation(*prep, stream_);
+        splitToHalf(ptr<float>(x, "matmul"), static_cast<int64_t>(xElems), xHalf, xLo, stream_);
+    }
+    for (const Projection& p : projections) {
+        int64_t rows = p.weight.rows();
+        DType type = p.weight.type;
+        const auto* w = ptr<uint8_t>(p.weight, "matmul");
+        const void* wHalf = type == DType::F16 ? w : blas_.halfWeights(type, w, k, rows, stream_);
+        if (!wHalf) {
+            void* dst = scratch(kScratchWeightHalf, static_cast<size_t>(k * rows) * 2);
+            dequantizeToHalf(type, w, k, rows, dst, stream_);
+            wHalf = dst;
+        }
+        bool twice = type == DType::F16 || type == DType::BF16;
+        auto* out = ptr<float>(p.out, "matmul");
+        const float* bias = p.bias.valid() ? ptr<float>(p.bias, "matmul bias") : nullptr;
+        if (!blas_.gemm(k, rows, n, wHalf, xHalf, out, false) ||
+            (twice && !blas_.gemm(k, rows, n, wHalf, xHalf + xElems * 2, out, true))) {
+            matMulTiled(type, w, k, rows, ptr<float>(x, "matmul"), n, out, bias, stream_);  // the library failed
+            continue;
+        }
+        if (bias) addBias(out, bias, rows, n, stream_);
+    }
     return true;
 }
 
 void CudaBackend::matmulTiledOrChunked(const Tensor& x, const Projection& p, const Q8Buffer& xq) {
-    if (x.rows() > kMatVecMaxCols && matmulBlas(x, p)) return;
     int64_t k = x.ne[0], n = x.rows(), rows = p.weight.rows();
     const auto* w = ptr<uint8_t>(p.weight, "matmul");
     auto* out = ptr<float>(p.out, "matmul");
@@ -144,12 +164,22 @@ void CudaBackend::matmul(const Tensor& x, std::span<const Projection> projection
                        "matmul", "bias " + shape(p.bias) + " does not match weight " + shape(p.weight));
         needQ8 = needQ8 || matVecUsesQ8_1(p.weight.type);
     }
-    needQ8 = needQ8 && k % 32 == 0;
+    // Prefill through the BLAS reads x as half: no q8 form needed.
+    bool blas = n > kMatVecMaxCols && matmulBlas(x, projections, nullptr, false);
+    needQ8 = needQ8 && k % 32 == 0 && !blas;
     // One preparation of x serves every projection of this call (q/k/v, gate/up); it also runs
     // the norm / SiLU that produced x, if that was held back.
     Q8Buffer xq = needQ8 ? q8Layout(scratch(kScratchQ8, q8_1Bytes(k, n)), k, n) : Q8Buffer{};
     if (pending_.prep && same(pending_.out, x) && pending_.out.ne[0] == k) {
         Pending p = std::exchange(pending_, Pending{});
+        if (blas) {  // the prep also makes the half input
+            auto opt = [&](const Tensor& t) { return t.valid() ? ptr<float>(t, "activation") : nullptr; };
+            PrepArgs args{p.mode, k, n, ptr<float>(p.a, "activation"), opt(p.b), opt(p.sum), opt(p.out),
+                          opt(p.weight), p.eps, Q8Buffer{}};
+            matmulBlas(x, projections, &args, true);
+            afterLaunch("matmul");
+            return;
+        }
         launchPrep(p.mode, p.a, &p.b, &p.sum, &p.out, &p.weight, p.eps, k, n, xq);
     } else {
         flush();
@@ -157,6 +187,10 @@ void CudaBackend::matmul(const Tensor& x, std::span<const Projection> projection
         if (xq.qs) launchPrep(Prep::Quantize, x, nullptr, nullptr, nullptr, nullptr, 0.0f, k, n, xq);
     }
     if (n == 0 || projections.empty()) return;
+    if (blas && matmulBlas(x, projections, nullptr, true)) {
+        afterLaunch("matmul");
+        return;
+    }
     // Mat-vec launches group projections of one type (q/k/v, gate/up); the tiled path and the
     // odd cases (unaligned K-quant rows, more columns than a mat-vec takes) go one by one.
     std::vector<const Projection*> rest;

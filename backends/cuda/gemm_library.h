@@ -1,7 +1,9 @@
 // Optional vendor BLAS for prefill (see gemm_library.cu) and the conversions that feed it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 
 #include "backends/cuda/gpu_compat.h"
 #include "backends/dtype.h"
@@ -20,9 +22,24 @@ public:
     // out{rows, n} (+)= W{k, rows} · x{k, n}, both half precision, float accumulation.
     bool gemm(int64_t k, int64_t rows, int64_t n, const void* wHalf, const void* xHalf, float* out, bool accumulate);
 
+    // With HEARTH_CUDA_F16_WEIGHTS=1 (opt-in: a half copy of every quantized matrix a prefill
+    // touches, about 2 bytes a weight of extra device memory), the half copy of W, made on first
+    // use; nullptr when not opted in or the memory ran out (the caller then dequantizes per call).
+    const void* halfWeights(DType type, const uint8_t* w, int64_t k, int64_t rows, gpuStream_t stream);
+    // Drops the half copies of weights in [begin, begin + bytes): that memory is being freed.
+    void forget(const void* begin, size_t bytes);
+
 private:
+    void releaseHalfCopies();
     struct Impl;
     Impl* impl_ = nullptr;
+    struct HalfCopy {
+        DType type;
+        int64_t k, rows;
+        void* half;
+    };
+    std::map<const void*, HalfCopy> halfCopies_;
+    int halfWeightsMode_ = -1;  // -1: env not read yet, 0: off, 1: on, 2: on but out of memory
 };
 
 // W {k, rows} of any quantized type or BF16 -> half, row-major (k % 32 == 0).

@@ -14,4 +14,10 @@ namespace hearth::cuda {
 bool attentionPrefill(float* out, const float* q, const void* kCache, const void* vCache, const int32_t* positions,
                       const AttentionArgs& args, gpuStream_t stream);
 
+// The input of a prefill matmul through the BLAS, from the op held back for it (Norm, AddNorm,
+// Silu, see PrepArgs; q8 ignored): writes args.out (and args.sum) as prepareActivation would, and
+// half(out) into hi (and the rest, out - hi, into lo when lo is set), one pass per column.
+// Returns false, enqueuing nothing, for the Quantize mode or columns that are not 16-byte aligned.
+bool prepareHalf(const PrepArgs& args, void* hi, void* lo, gpuStream_t stream);
+
 }  // namespace hearth::cuda

@@ -61,4 +61,78 @@ __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], const 
 #endif
 }
 
+#if !defined(HEARTH_GPU_HIP) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#define HEARTH_GPU_SM80 1
+#endif
+
+__device__ __forceinline__ uint32_t pairOf(const __half* lo, const __half* hi) {
+    half2 h = __halves2half2(*lo, *hi);
+    return *reinterpret_cast<uint32_t*>(&h);
+}
+
+// B fragments of two neighbouring n-tiles from shared memory where each n (a row of `ld` halves
+// at base + n * ld) holds its k values contiguously (K rows for Q K^T): rows n0 .. n0 + 15 from
+// base, k0 .. k0 + 15 from base. b[0..1]: n-tile n0, b[2..3]: n-tile n0 + 8. Rows 16-byte aligned.
+__device__ __forceinline__ void loadBPairs(uint32_t b[4], const __half* base, int ld) {
+    int lane = static_cast<int>(threadIdx.x) % kWarp;
+#if defined(HEARTH_GPU_SM80)
+    int m = lane / 8, r = lane % 8;  // lanes 8m .. 8m + 7 address the rows of matrix m
+    const __half* p = base + (r + 8 * (m / 2)) * ld + 8 * (m % 2);
+    auto at = static_cast<uint32_t>(__cvta_generic_to_shared(p));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3])
+                 : "r"(at));
+#else
+    int g = lane / 4, t = lane % 4;
+#pragma unroll
+    for (int m = 0; m < 4; ++m) {
+        b[m] = *reinterpret_cast<const uint32_t*>(base + (g + 8 * (m / 2)) * ld + 8 * (m % 2) + 2 * t);
+    }
+#endif
+}
+
+// The same where each k is a row (V rows for P V: row k holds the n values): rows k0 .. k0 + 15
+// and columns n0 .. n0 + 15 from base. b[0..1]: n-tile n0, b[2..3]: n-tile n0 + 8.
+__device__ __forceinline__ void loadBPairsTransposed(uint32_t b[4], const __half* base, int ld) {
+    int lane = static_cast<int>(threadIdx.x) % kWarp;
+#if defined(HEARTH_GPU_SM80)
+    int m = lane / 8, r = lane % 8;
+    const __half* p = base + (r + 8 * (m % 2)) * ld + 8 * (m / 2);
+    auto at = static_cast<uint32_t>(__cvta_generic_to_shared(p));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3])
+                 : "r"(at));
+#else
+    int g = lane / 4, t = lane % 4;
+#pragma unroll
+    for (int m = 0; m < 4; ++m) {
+        const __half* p = base + (2 * t + 8 * (m % 2)) * ld + 8 * (m / 2) + g;
+        b[m] = pairOf(p, p + ld);
+    }
+#endif
+}
+
+// 16 bytes global -> shared without passing through registers where the chip can (cp.async,
+// sm_80+); `valid` false stores zeros. Completion: copyCommit() closes a group of copies,
+// copyWait<N>() waits until at most N groups are in flight; a barrier then publishes them.
+__device__ __forceinline__ void copy16(void* smem, const void* global, bool valid) {
+#if defined(HEARTH_GPU_SM80)
+    auto at = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(at), "l"(global), "r"(valid ? 16 : 0));
+#else
+    *static_cast<int4*>(smem) = valid ? *static_cast<const int4*>(global) : make_int4(0, 0, 0, 0);
+#endif
+}
+__device__ __forceinline__ void copyCommit() {
+#if defined(HEARTH_GPU_SM80)
+    asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+template <int N>
+__device__ __forceinline__ void copyWait() {
+#if defined(HEARTH_GPU_SM80)
+    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+#endif
+}
+
 }  // namespace hearth::gpu

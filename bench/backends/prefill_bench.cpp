@@ -1,6 +1,6 @@
 // Single-core prefill throughput of the CPU matmul kernels, weights in L2, in thread CPU time:
 // the AVX-512 VNNI dot kernels (kMaxCols tokens per weight pass) against the AMX tile path
-// (unpack 16 weight rows from GGUF blocks, multiply by packed tokens), per weight type.
+// (unpack 32 weight rows from GGUF blocks to bf16, multiply by packed tokens), per weight type.
 //
 //   bench_backend_prefill [tokens]      (default 512; GOP/s = 2 * rows * k * tokens / CPU-second)
 //
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     std::printf("k = %lld, %lld rows, %lld tokens, one thread; kernels %s, AMX %s\n", static_cast<long long>(k),
                 static_cast<long long>(rows), static_cast<long long>(n), avx512.name, amx ? "on" : "off");
     std::printf("%-6s %14s %12s %14s %14s %14s\n", "type", "vnni GOP/s", "amx GOP/s", "amx tiles only",
-                "unpack us/16r", "pack us/16tok");
+                "unpack us/32r", "pack us/16tok");
     std::mt19937 rng(1);
     std::normal_distribution<float> dist;
     std::vector<float> w(static_cast<size_t>(rows * k)), x(static_cast<size_t>(k * n));
@@ -89,33 +89,32 @@ int main(int argc, char** argv) {
             std::printf("%-6s %14.1f %12s\n", std::string(dtypeName(type)).c_str(), ops / vnni / 1e9, "-");
             continue;
         }
-        const int64_t groups = (n + cpu::amx::kTile - 1) / cpu::amx::kTile;
+        const int64_t groups = cpu::amx::packedGroups(n);
         const size_t groupBytes = cpu::amx::packedGroupBytes(k);
         std::vector<uint8_t> packed(groupBytes * static_cast<size_t>(groups)), panel(cpu::amx::panelBytes(k));
-        std::vector<cpu::BlockQ8A> tmp(static_cast<size_t>(k / kQK));
         const double pack = bestOf(3, [&] {
             for (int64_t g = 0; g < groups; ++g)
-                cpu::amx::packGroup(x.data(), k, n, g, packed.data() + groupBytes * static_cast<size_t>(g), tmp.data());
+                cpu::amx::packGroup(x.data(), k, n, g, packed.data() + groupBytes * static_cast<size_t>(g));
         });
         std::vector<float> amxOut(static_cast<size_t>(rows * n));
-        cpu::amx::beginTiles(type);
+        cpu::amx::beginTiles();
         const double unpack = bestOf(5, [&] {
-            for (int64_t r0 = 0; r0 < rows; r0 += cpu::amx::kTile)
+            for (int64_t r0 = 0; r0 < rows; r0 += cpu::amx::kPanelRows)
                 cpu::amx::unpackRows(type, bytes.data(), rowBytes, rows, r0, k, panel.data());
         });
         const double tiles = bestOf(3, [&] {
-            for (int64_t r0 = 0; r0 < rows; r0 += cpu::amx::kTile)
-                cpu::amx::multiply(type, panel.data(), k, packed.data(), n, 0, groups, r0, rows, nullptr, amxOut.data());
+            for (int64_t r0 = 0; r0 < rows; r0 += cpu::amx::kPanelRows)
+                cpu::amx::multiply(panel.data(), k, packed.data(), n, 0, groups, r0, rows, nullptr, amxOut.data());
         });
         const double full = bestOf(3, [&] {
-            for (int64_t r0 = 0; r0 < rows; r0 += cpu::amx::kTile) {
+            for (int64_t r0 = 0; r0 < rows; r0 += cpu::amx::kPanelRows) {
                 cpu::amx::unpackRows(type, bytes.data(), rowBytes, rows, r0, k, panel.data());
-                cpu::amx::multiply(type, panel.data(), k, packed.data(), n, 0, groups, r0, rows, nullptr, amxOut.data());
+                cpu::amx::multiply(panel.data(), k, packed.data(), n, 0, groups, r0, rows, nullptr, amxOut.data());
             }
         });
         cpu::amx::endTiles();
-        // The two paths quantize the tokens differently (Q8A vs Q8_K for the K-quants), so they
-        // agree to the activation rounding only.
+        // The two paths round the tokens differently (int8 blocks vs bf16), so they agree to the
+        // activation rounding only.
         double err = 0, ref = 0;
         for (size_t i = 0; i < out.size(); ++i) {
             err += (out[i] - amxOut[i]) * (out[i] - amxOut[i]);
@@ -127,7 +126,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         std::printf("%-6s %14.1f %12.1f %14.1f %14.2f %14.2f\n", std::string(dtypeName(type)).c_str(), ops / vnni / 1e9,
-                    ops / (full + pack) / 1e9, ops / tiles / 1e9, unpack / static_cast<double>(rows / 16) * 1e6,
+                    ops / (full + pack) / 1e9, ops / tiles / 1e9, unpack / static_cast<double>(rows / cpu::amx::kPanelRows) * 1e6,
                     pack / static_cast<double>(groups) * 1e6);
     }
     return 0;

@@ -124,7 +124,7 @@ private:
             // The device description reports the best set; a lower one is used when asked for.
             kernelSet_ = set;
             if (set != "scalar" && !present && !hasKernelSet(kernels.c_str())) continue;
-            if (amx && !hasFeature("amx_int8")) continue;
+            if (amx && !hasFeature("amx_bf16")) continue;
             QVERIFY2(hasFeature("prefill:amx") == amx, ("the AMX path is not " + std::string(amx ? "on" : "off") + where()).c_str());
             body();
             if (QTest::currentTestFailed()) break;
