@@ -1,15 +1,19 @@
 // Backend::sample on the GPU (CUDA, and HIP from the same source): one block of 1024 threads per
 // row, so that only the drawn token id has to reach the host and a decode step stays one graph.
 //
-//   1. radix select: the key of the k-th largest finite logit, 11 + 11 + 10 bits per pass over
-//      the row (a histogram in shared memory per pass; no sort of the vocabulary);
-//   2. gather the k candidates (ties at the threshold taken by ascending id, as the order of
-//      backend.h demands) into shared memory and bitonic-sort them (logit desc, id asc);
-//   3. softmax, top-p and min-p cuts, tempered softmax and the inverse-CDF draw with u, as block
+//   1. the candidates, two passes over the row in the usual case: the k-th largest of the
+//      1024 per-thread maxima bounds the k-th largest logit from below, and the few logits at or
+//      above that bound are collected and bitonic-sorted (logit desc, id asc) in shared memory.
+//      When more than kStage logits pass the bound (a large k, a flat row), a radix select
+//      finds the k-th largest key instead (11 + 11 + 10 bits, a shared histogram per pass over
+//      the row), then the candidates are gathered (ties at the threshold by ascending id, as
+//      backend.h orders them) and sorted; no sort of the vocabulary either way;
+//   2. softmax, top-p and min-p cuts, tempered softmax and the inverse-CDF draw with u, as block
 //      prefix sums over the sorted candidates.
 // Everything goes through shared memory and __syncthreads, never warp shuffles, so the 64-lane
 // waves of CDNA need nothing special. Floats throughout: see backend.h for what that allows.
 #include <climits>
+#include <cstdint>
 
 #include "backends/cuda/cuda_backend.h"
 
@@ -19,6 +23,8 @@ namespace {
 // One candidate per thread when sorting.
 constexpr int kSampleThreads = kSampleMaxTopK;
 static_assert(kSampleThreads == 1024, "the radix passes give each thread 1 or 2 buckets");
+// Logits at or above the bound that the fast path collects.
+constexpr int kStage = 2048;
 
 // Unsigned keys in the order of the floats they come from (finite values only).
 __device__ __forceinline__ uint32_t orderedKey(float f) {
@@ -50,12 +56,40 @@ __device__ T blockScan(T v, T* buf, T& total) {
     return v;
 }
 
+// Calls f(logit, id) for the row's logits that this thread owns: 16-byte loads, two in flight,
+// where the row is aligned (a pass over the row is bound by the latency of one SM's loads).
+template <class F>
+__device__ __forceinline__ void forEachLogit(const float* row, int64_t vocab, F&& f) {
+    const int t = threadIdx.x;
+    int64_t done = 0;
+    if ((reinterpret_cast<uintptr_t>(row) & 15) == 0) {
+        const float4* v = reinterpret_cast<const float4*>(row);
+        const int64_t quads = vocab / 4;
+        int64_t q = t;
+        for (; q + kSampleThreads < quads; q += 2 * kSampleThreads) {
+            const float4 a = v[q], b = v[q + kSampleThreads];
+            const int64_t i = 4 * q, j = 4 * (q + kSampleThreads);
+            f(a.x, i); f(a.y, i + 1); f(a.z, i + 2); f(a.w, i + 3);
+            f(b.x, j); f(b.y, j + 1); f(b.z, j + 2); f(b.w, j + 3);
+        }
+        if (q < quads) {
+            const float4 a = v[q];
+            const int64_t i = 4 * q;
+            f(a.x, i); f(a.y, i + 1); f(a.z, i + 2); f(a.w, i + 3);
+        }
+        done = quads * 4;
+    }
+    for (int64_t i = done + t; i < vocab; i += kSampleThreads) f(row[i], i);
+}
+
 struct Shared {
     uint32_t hist[2048];
     int scanInt[kSampleThreads];
     float scanFloat[kSampleThreads];
     float logit[kSampleThreads];  // the candidates
     int id[kSampleThreads];
+    float stageLogit[kStage];     // the fast path's logits at or above the bound
+    int stageId[kStage];
     int bucket, bucketAbove, bucketCount;
     int slots;
     int topPCut, minPCut, drawn;
@@ -73,12 +107,11 @@ __device__ uint32_t selectKey(Shared& s, const float* row, int64_t vocab, int& w
         const int buckets = pass == 2 ? 1024 : 2048;
         for (int b = t; b < buckets; b += kSampleThreads) s.hist[b] = 0;
         __syncthreads();
-        for (int64_t i = t; i < vocab; i += kSampleThreads) {
-            const float l = row[i];
-            if (!isfinite(l)) continue;
+        forEachLogit(row, vocab, [&](float l, int64_t) {
+            if (!isfinite(l)) return;
             const uint32_t key = orderedKey(l);
             if ((key & mask) == prefix) atomicAdd(&s.hist[(key >> shift) & (buckets - 1)], 1u);
-        }
+        });
         __syncthreads();
         // Thread t owns `per` buckets, counted from the top, so a prefix sum gives each the count above.
         const int per = buckets / kSampleThreads;
@@ -118,16 +151,15 @@ __device__ void gather(Shared& s, const float* row, int64_t vocab, uint32_t key,
     if (t == 0) s.slots = 0;
     __syncthreads();
     const bool allTies = rank == ties;
-    for (int64_t i = t; i < vocab; i += kSampleThreads) {
-        const float l = row[i];
-        if (!isfinite(l)) continue;
+    forEachLogit(row, vocab, [&](float l, int64_t i) {
+        if (!isfinite(l)) return;
         const uint32_t k = orderedKey(l);
         if (k > key || (allTies && k == key)) {
             const int slot = atomicAdd(&s.slots, 1);
             s.logit[slot] = l;
             s.id[slot] = static_cast<int>(i);
         }
-    }
+    });
     if (allTies) {
         __syncthreads();
         return;
@@ -153,27 +185,73 @@ __device__ void gather(Shared& s, const float* row, int64_t vocab, uint32_t key,
     __syncthreads();
 }
 
-// Sorts the first n (a power of two) candidates: logit descending, id ascending.
-__device__ void bitonicSort(Shared& s, int n) {
-    const int t = threadIdx.x;
+// Sorts n (a power of two, at most 2 * kSampleThreads) pairs in candidate order: logit
+// descending, id ascending.
+__device__ void bitonicSort(float* logit, int* id, int n) {
     for (int size = 2; size <= n; size <<= 1) {
         for (int stride = size >> 1; stride > 0; stride >>= 1) {
-            const int j = t ^ stride;
-            if (t < n && j > t) {
-                const float a = s.logit[t], b = s.logit[j];
-                const int ia = s.id[t], ib = s.id[j];
+            for (int c = threadIdx.x; c < n / 2; c += kSampleThreads) {
+                const int i = 2 * stride * (c / stride) + c % stride, j = i + stride;
+                const float a = logit[i], b = logit[j];
+                const int ia = id[i], ib = id[j];
                 const bool jFirst = b > a || (b == a && ib < ia);
-                const bool ascending = (t & size) == 0;  // this half runs in candidate order
+                const bool ascending = (i & size) == 0;  // this run is in candidate order
                 if (jFirst == ascending) {
-                    s.logit[t] = b;
-                    s.logit[j] = a;
-                    s.id[t] = ib;
-                    s.id[j] = ia;
+                    logit[i] = b;
+                    logit[j] = a;
+                    id[i] = ib;
+                    id[j] = ia;
                 }
             }
             __syncthreads();
         }
     }
+}
+
+// The fast path: every one of the top m logits is >= the m-th largest per-thread maximum (those
+// m maxima are m logits >= it), so collecting the logits >= that bound and sorting them gives
+// the candidates, ties included, in order. Returns false, deciding nothing, when more than
+// kStage logits pass the bound; otherwise leaves the candidates sorted in s.logit/s.id and m
+// clamped to their number.
+__device__ bool stagedCandidates(Shared& s, const float* row, int64_t vocab, int& m) {
+    const int t = threadIdx.x;
+    float localMax = -INFINITY;
+    forEachLogit(row, vocab, [&](float l, int64_t) {
+        if (isfinite(l)) localMax = fmaxf(localMax, l);
+    });
+    s.logit[t] = localMax;
+    s.id[t] = t;
+    if (t == 0) s.slots = 0;
+    __syncthreads();
+    bitonicSort(s.logit, s.id, kSampleThreads);
+    const float bound = s.logit[m - 1];
+    forEachLogit(row, vocab, [&](float l, int64_t i) {
+        if (isfinite(l) && l >= bound) {
+            const int slot = atomicAdd(&s.slots, 1);
+            if (slot < kStage) {
+                s.stageLogit[slot] = l;
+                s.stageId[slot] = static_cast<int>(i);
+            }
+        }
+    });
+    __syncthreads();
+    const int count = s.slots;
+    if (count > kStage) return false;
+    int n = 1;
+    while (n < count) n <<= 1;
+    for (int i = count + t; i < n; i += kSampleThreads) {
+        s.stageLogit[i] = -INFINITY;
+        s.stageId[i] = INT_MAX;
+    }
+    __syncthreads();
+    bitonicSort(s.stageLogit, s.stageId, n);
+    m = min(m, count);
+    for (int i = t; i < m; i += kSampleThreads) {
+        s.logit[i] = s.stageLogit[i];
+        s.id[i] = s.stageId[i];
+    }
+    __syncthreads();
+    return true;
 }
 
 __global__ void __launch_bounds__(kSampleThreads)
@@ -187,25 +265,29 @@ sampleKernel(int32_t* out, const float* __restrict__ x, int64_t vocab, const flo
     const bool greedy = !(temperature > 0.0f);
 
     int m = greedy ? 1 : clampTopK(p[kSampleTopK]);
-    int rank = 0, ties = 0;
-    const uint32_t key = selectKey(s, row, vocab, m, rank, ties);
+    if (!stagedCandidates(s, row, vocab, m)) {
+        int rank = 0, ties = 0;
+        const uint32_t key = selectKey(s, row, vocab, m, rank, ties);
+        if (m > 0) {
+            gather(s, row, vocab, key, rank, ties);
+            int n = 1;
+            while (n < m) n <<= 1;
+            if (t >= m && t < n) {
+                s.logit[t] = -INFINITY;
+                s.id[t] = INT_MAX;
+            }
+            __syncthreads();
+            bitonicSort(s.logit, s.id, n);
+        }
+    }
     if (m == 0) {  // no finite logit
         if (t == 0) out[blockIdx.x] = 0;
         return;
     }
-    gather(s, row, vocab, key, rank, ties);
     if (greedy) {  // the one candidate is the largest logit, the smallest id on ties
         if (t == 0) out[blockIdx.x] = s.id[0];
         return;
     }
-    int n = 1;
-    while (n < m) n <<= 1;
-    if (t >= m && t < n) {
-        s.logit[t] = -INFINITY;
-        s.id[t] = INT_MAX;
-    }
-    __syncthreads();
-    bitonicSort(s, n);
 
     // Weights relative to the best candidate (weight 1), so min-p compares weights directly.
     const float best = s.logit[0];

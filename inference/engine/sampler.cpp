@@ -23,12 +23,13 @@ Sampler::Sampler(const SamplerSettings& settings)
     : s_(settings), seed_(settings.seed != 0 ? settings.seed : randomSeed()), state_(seed_) {}
 
 double Sampler::nextUniform() {
-    // SplitMix64; the top 53 bits give a double in [0, 1).
+    // SplitMix64; the top 24 bits, so that the value is exactly a float: the device sampler
+    // (Backend::sample) gets the same u as a float that this one compares as a double.
     uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     z ^= z >> 31;
-    return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0);
+    return static_cast<double>(z >> 40) * (1.0 / 16777216.0);
 }
 
 void Sampler::applyPenalties(std::span<float> logits, std::span<const int32_t> history) const {
@@ -106,8 +107,10 @@ std::vector<Sampler::Candidate> Sampler::distribution(std::span<float> logits,
 
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
     auto c = distribution(logits, history);
-    if (c.size() == 1) return c.front().id;
+    // One u per token, drawn even when there is no choice, so the host and the device sampler
+    // (which cannot know in advance) consume the same sequence for a seed.
     double r = nextUniform(), cum = 0;
+    if (c.size() == 1) return c.front().id;
     for (const auto& x : c) {
         cum += x.p;
         if (r < cum) return x.id;

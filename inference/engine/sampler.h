@@ -4,6 +4,9 @@
 // over the last `repeatLastN` tokens, then — unless temperature is 0 (greedy) — top-k, top-p and
 // min-p filtering on the untempered distribution, then temperature, then a draw. The random
 // generator is our own (SplitMix64) so a seed gives the same tokens on every platform.
+//
+// Without penalties, Backend::sample draws from the same distribution on the device; Session
+// uses it then (with u = nextUniform() per token) so only the token id reaches the host.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +34,8 @@ public:
     std::vector<Candidate> distribution(std::span<float> logits, std::span<const int32_t> history);
 
     uint64_t seed() const { return seed_; }
-    double nextUniform();  // [0, 1)
+    // [0, 1) in steps of 2^-24 (exactly representable as a float). sample() draws one per token.
+    double nextUniform();
 
 private:
     void applyPenalties(std::span<float> logits, std::span<const int32_t> history) const;

@@ -1,5 +1,6 @@
 // Session: the KV cache of one conversation, prefix reuse, and the generation loop.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 
@@ -20,6 +21,28 @@ double secondsSince(Clock::time_point t0) {
 }
 
 constexpr int kPrefillChunk = 256;
+
+// Backend::sample's parameters for one step.
+using SampleParams = std::array<float, kSampleParamCount>;
+
+// Whether the device sampler draws from the same distribution as the host Sampler: it knows no
+// penalties (they need the history) and keeps at most kSampleMaxTopK candidates. Greedy requests
+// use the argmax the forward pass leaves anyway.
+bool samplesOnDevice(const SamplerSettings& s) {
+    const bool penalties = (s.repeatPenalty != 1.0f && s.repeatLastN != 0) || s.presencePenalty != 0 ||
+                           s.frequencyPenalty != 0;
+    return s.temperature > 0 && !penalties && s.topK >= 1 && s.topK <= kSampleMaxTopK;
+}
+
+SampleParams sampleParams(const SamplerSettings& s, Sampler& sampler) {
+    SampleParams p{};
+    p[kSampleTemperature] = s.temperature;
+    p[kSampleTopK] = static_cast<float>(s.topK);
+    p[kSampleTopP] = s.topP;
+    p[kSampleMinP] = s.minP;
+    p[kSampleUniform] = static_cast<float>(sampler.nextUniform());  // exact: 24-bit values
+    return p;
+}
 
 }  // namespace
 
@@ -61,15 +84,30 @@ public:
         return static_cast<int>(common);
     }
 
-    // Evaluates `ids` at the next positions of the cache.
-    void step(std::span<const int32_t> ids) {
+    // Evaluates `ids` at the next positions of the cache; with `sampling`, also draws the next
+    // token on the device into sampleOut (inside the captured decode step).
+    void step(std::span<const int32_t> ids, const SampleParams* sampling = nullptr) {
         const int n = static_cast<int>(ids.size());
         std::vector<int32_t> pos(ids.size());
         for (int i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = static_cast<int32_t>(cached.size()) + i;
         Backend& be = model->backend();
         be.upload(st.ids, ids.data(), ids.size() * sizeof(int32_t));
         be.upload(st.positions, pos.data(), pos.size() * sizeof(int32_t));
-        if (n == 1) {
+        if (sampling) {
+            ensureSampleBuffer();
+            be.upload(sampleIn, sampling->data(), sizeof(SampleParams));
+            if (n == 1) {
+                if (!sampleGraph)
+                    sampleGraph = be.capture([this] {
+                        model->graph().forward(st, 1);
+                        sampleLogits();
+                    });
+                sampleGraph->run();
+            } else {
+                model->graph().forward(st, n);
+                sampleLogits();
+            }
+        } else if (n == 1) {
             // The decode step is recorded once and replayed (a CUDA graph / command buffer on GPUs).
             if (!decodeGraph) decodeGraph = be.capture([this] { model->graph().forward(st, 1); });
             decodeGraph->run();
@@ -77,6 +115,31 @@ public:
             model->graph().forward(st, n);
         }
         cached.insert(cached.end(), ids.begin(), ids.end());
+    }
+
+    void ensureSampleBuffer() {
+        if (sampleBuffer) return;
+        // params F32 {kSampleParamCount}, then the drawn id I32 {1}.
+        sampleBuffer = model->backend().allocate(sizeof(SampleParams) + sizeof(int32_t), BufferUsage::Activations);
+        sampleIn = {sampleBuffer.get(), 0, DType::F32, {kSampleParamCount, 1, 1, 1}};
+        sampleOut = {sampleBuffer.get(), sizeof(SampleParams), DType::I32, {1, 1, 1, 1}};
+    }
+
+    void sampleLogits() {
+        model->backend().sample(sampleOut, st.logits.reshaped(model->spec().vocabSize, 1), sampleIn);
+    }
+
+    // Draws the next token on the device from the logits already in st.logits.
+    void sampleNow(const SampleParams& params) {
+        ensureSampleBuffer();
+        model->backend().upload(sampleIn, params.data(), sizeof params);
+        sampleLogits();
+    }
+
+    int32_t downloadSampled() {
+        int32_t id = 0;
+        model->backend().download(&id, sampleOut, sizeof id);
+        return id;
     }
 
     std::vector<float> downloadLogits() {
@@ -105,6 +168,9 @@ public:
     ForwardState st;
     std::vector<int32_t> cached;  // the tokens whose keys/values are in the cache, by position
     std::unique_ptr<Graph> decodeGraph;
+    std::unique_ptr<Graph> sampleGraph;  // the decode step followed by Backend::sample
+    std::unique_ptr<Buffer> sampleBuffer;
+    Tensor sampleIn, sampleOut;          // SampleParams, and the drawn id
     double lastPrefill = 0;
 };
 
@@ -201,6 +267,10 @@ GenerationResult Session::generate(const GenerationRequest& req,
     const auto& s = req.sampler;
     const bool deviceGreedy = s.temperature <= 0 && (s.repeatPenalty == 1.0f || s.repeatLastN == 0) &&
                               s.presencePenalty == 0 && s.frequencyPenalty == 0;
+    // Otherwise the device draws the token (one u per token from the seeded host generator, as
+    // the host sampler does) and only its id crosses to the host.
+    const bool deviceSample = !deviceGreedy && samplesOnDevice(s);
+    if (deviceSample) d->sampleNow(sampleParams(s, sampler));
     const auto& eog = m.endOfGenerationIds();
     StreamingDecoder decoder(m.tokenizer(), true);
     StopFilter stops(req.stopStrings);
@@ -220,6 +290,8 @@ GenerationResult Session::generate(const GenerationRequest& req,
         int32_t next;
         if (deviceGreedy) {
             next = d->downloadArgmax();
+        } else if (deviceSample) {
+            next = d->downloadSampled();
         } else {
             auto logits = d->downloadLogits();
             next = sampler.sample(logits, history);
@@ -244,7 +316,12 @@ GenerationResult Session::generate(const GenerationRequest& req,
             break;
         }
         if (cancel && cancel->load()) { r.finish = FinishReason::Stopped; break; }
-        d->step({&next, 1});
+        if (deviceSample) {
+            const SampleParams p = sampleParams(s, sampler);
+            d->step({&next, 1}, &p);
+        } else {
+            d->step({&next, 1});
+        }
     }
     if (!stoppedByString) {
         auto out = stops.push(decoder.flush());
