@@ -1,11 +1,12 @@
 // Prefill (many tokens) matmul on AMX tiles: the driver around kernels_amx.cpp. Compiled without
 // AMX flags; only the kernels themselves are.
 //
-// The tokens are packed once per call into groups of 16. The work is cut into tasks of one
-// 32-row weight group against a block of token groups whose packed bytes fit in L2 with the
-// panel (~1.5 MiB), in token-block-major order so both threads read the same tokens; each task
-// unpacks its 32 rows from the mapped weights once and multiplies them by every token group of
-// its block.
+// The tokens are packed once per call into groups of 16 (bf16). k is cut into slices of
+// amx::kSlice that run one after the other, each adding to out; inside a slice the work is cut
+// into tasks of one 32-row weight group against a block of token groups whose packed bytes fit in
+// L2 with the panel (~1.5 MiB), in token-block-major order so both threads read the same tokens.
+// Each task unpacks its 32 rows' slice from the mapped weights and multiplies it by every token
+// group of its block, so a weight is unpacked once per token block (twice for 512 tokens).
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -69,37 +70,42 @@ bool CpuBackend::tryMatmulAmx(const float* in, int64_t k, int64_t n, std::span<c
         for (int64_t g = b; g < e; ++g) amx::packGroup(in, k, n, g, packed.data() + groupBytes * static_cast<size_t>(g));
     });
 
-    const size_t panel = amx::panelBytes(k), budget = (3u << 20) / 2;  // L2 is 2 MiB per core
-    const int64_t fit = budget > panel ? static_cast<int64_t>((budget - panel) / groupBytes) : 0;
-    const int64_t blockGroups = std::max<int64_t>(2, fit / 2 * 2);
-    std::vector<AmxTask> tasks;
-    for (int64_t g0 = 0; g0 < groups; g0 += blockGroups)
-        for (size_t pi = 0; pi < projections.size(); ++pi)
-            for (int64_t r = 0; r < projections[pi].weight.rows(); r += amx::kPanelRows)
-                tasks.push_back({static_cast<int>(pi), r, g0, std::min(groups, g0 + blockGroups)});
-
-    std::atomic<size_t> next{0};
-    pool_.run([&](int, int) {
-        if (tlsPanel.size() < amx::panelBytes(k)) tlsPanel.resize(amx::panelBytes(k));
-        bool configured = false;
-        for (size_t ti; (ti = next.fetch_add(1, std::memory_order_relaxed)) < tasks.size();) {
-            const AmxTask& t = tasks[ti];
-            const Projection& p = projections[static_cast<size_t>(t.projection)];
-            if (!configured) {
-                amx::beginTiles();
-                configured = true;
+    // Slices of k run one after the other (each adds to out), token blocks and weight rows in
+    // parallel inside a slice.
+    for (int64_t k0 = 0; k0 < k; k0 += amx::kSlice) {
+        const int64_t k1 = std::min(k, k0 + amx::kSlice);
+        const size_t panel = amx::panelBytes(k1 - k0), sliceGroupBytes = groupBytes / static_cast<size_t>(k) * static_cast<size_t>(k1 - k0);
+        const size_t budget = (3u << 20) / 2;  // of the 2 MiB L2 per core
+        const int64_t fit = budget > panel ? static_cast<int64_t>((budget - panel) / sliceGroupBytes) : 0;
+        const int64_t blockGroups = std::max<int64_t>(2, fit / 2 * 2);
+        std::vector<AmxTask> tasks;
+        for (int64_t g0 = 0; g0 < groups; g0 += blockGroups)
+            for (size_t pi = 0; pi < projections.size(); ++pi)
+                for (int64_t r = 0; r < projections[pi].weight.rows(); r += amx::kPanelRows)
+                    tasks.push_back({static_cast<int>(pi), r, g0, std::min(groups, g0 + blockGroups)});
+        std::atomic<size_t> next{0};
+        pool_.run([&](int, int) {
+            if (tlsPanel.size() < amx::panelBytes(amx::kSlice)) tlsPanel.resize(amx::panelBytes(amx::kSlice));
+            bool configured = false;
+            for (size_t ti; (ti = next.fetch_add(1, std::memory_order_relaxed)) < tasks.size();) {
+                const AmxTask& t = tasks[ti];
+                const Projection& p = projections[static_cast<size_t>(t.projection)];
+                if (!configured) {
+                    amx::beginTiles();
+                    configured = true;
+                }
+                const auto* w = static_cast<const uint8_t*>(p.weight.buffer->hostPointer()) + p.weight.offset;
+                auto* out = reinterpret_cast<float*>(static_cast<char*>(p.out.buffer->hostPointer()) + p.out.offset);
+                const float* bias = p.bias.valid()
+                    ? reinterpret_cast<const float*>(static_cast<const char*>(p.bias.buffer->hostPointer()) + p.bias.offset)
+                    : nullptr;
+                const int64_t rows = p.weight.rows();
+                amx::unpackRows(p.weight.type, w, p.weight.rowBytes(), rows, t.row0, k0, k1, tlsPanel.data());
+                amx::multiply(tlsPanel.data(), k0, k1, packed.data(), k, n, t.g0, t.g1, t.row0, rows, bias, k0 > 0, out);
             }
-            const auto* w = static_cast<const uint8_t*>(p.weight.buffer->hostPointer()) + p.weight.offset;
-            auto* out = reinterpret_cast<float*>(static_cast<char*>(p.out.buffer->hostPointer()) + p.out.offset);
-            const float* bias = p.bias.valid()
-                ? reinterpret_cast<const float*>(static_cast<const char*>(p.bias.buffer->hostPointer()) + p.bias.offset)
-                : nullptr;
-            const int64_t rows = p.weight.rows();
-            amx::unpackRows(p.weight.type, w, p.weight.rowBytes(), rows, t.row0, k, tlsPanel.data());
-            amx::multiply(tlsPanel.data(), k, packed.data(), n, t.g0, t.g1, t.row0, rows, bias, out);
-        }
-        if (configured) amx::endTiles();
-    });
+            if (configured) amx::endTiles();
+        });
+    }
     return true;
 }
 

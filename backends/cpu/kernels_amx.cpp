@@ -210,15 +210,15 @@ void packGroup(const float* x, int64_t k, int64_t n, int64_t g, uint8_t* dst) {
 
 size_t panelBytes(int64_t k) { return static_cast<size_t>(k / kStep) * kPanelStepBytes; }
 
-void unpackRows(DType type, const uint8_t* weight, size_t rowBytes, int64_t rows, int64_t row0, int64_t k,
-                uint8_t* panel) {
+void unpackRows(DType type, const uint8_t* weight, size_t rowBytes, int64_t rows, int64_t row0, int64_t k0,
+                int64_t k1, uint8_t* panel) {
     // Eight steps (one K-quant super-block) of 16 rows at a time: unpacked row-major into an
     // L1-sized buffer, then each step's 16 x 16 dwords transposed into the pair layout.
     constexpr int kChunk = 8;
     alignas(64) uint8_t rowMajor[kTile][kChunk * 64];
-    const int64_t steps = k / kStep;
+    const int64_t first = k0 / kStep, steps = k1 / kStep;
     for (int i = 0; i < kPanelRows / kTile; ++i)
-        for (int64_t s0 = 0; s0 < steps; s0 += kChunk) {
+        for (int64_t s0 = first; s0 < steps; s0 += kChunk) {
             const int64_t s1 = s0 + kChunk < steps ? s0 + kChunk : steps;
             for (int r = 0; r < kTile; ++r) {
                 const int64_t row = row0 + kTile * i + r;
@@ -229,33 +229,69 @@ void unpackRows(DType type, const uint8_t* weight, size_t rowBytes, int64_t rows
                 __m512i v[kTile];
                 for (int r = 0; r < kTile; ++r) v[r] = _mm512_load_si512(rowMajor[r] + (s - s0) * 64);
                 transpose16(v);
-                uint8_t* tile = panel + s * kPanelStepBytes + i * kTileBytes;
+                uint8_t* tile = panel + (s - first) * kPanelStepBytes + i * kTileBytes;
                 for (int p = 0; p < kTile; ++p) _mm512_storeu_si512(tile + p * 64, v[p]);
             }
         }
 }
 
-void multiply(const uint8_t* panel, int64_t k, const uint8_t* packed, int64_t n, int64_t g0, int64_t g1,
-              int64_t row0, int64_t rows, const float* bias, float* out) {
-    const int64_t steps = k / kStep;
+void multiply(const uint8_t* panel, int64_t k0, int64_t k1, const uint8_t* packed, int64_t k, int64_t n, int64_t g0,
+              int64_t g1, int64_t row0, int64_t rows, const float* bias, bool accumulate, float* out) {
+    const int64_t first = k0 / kStep, steps = k1 / kStep;
     const size_t groupBytes = packedGroupBytes(k);
     const int64_t stride = rows * static_cast<int64_t>(sizeof(float));
-    // The results start from the bias: each of the 16 rows of a result tile loads the same 64
-    // bytes (stride 0).
+    // Without `accumulate` the results start from the bias: each of the 16 rows of a result
+    // tile loads the same 64 bytes (stride 0).
     alignas(64) float biasRows[2][kTile] = {};
     for (int i = 0; i < 2; ++i)
         for (int r = 0; r < kTile; ++r)
             if (bias && row0 + kTile * i + r < rows) biasRows[i][r] = bias[row0 + kTile * i + r];
-    alignas(64) float partial[kTile][kTile];
+    alignas(64) float partial[4][kTile][kTile];
+    // Result tile 2 j + i: tokens of group g + j, rows row0 + 16 i. Whole tiles are read from and
+    // written to out directly; the edges of the matrix go through `partial`.
+    struct Edge {
+        float* o;
+        int64_t tokens, rowsValid;
+        bool whole() const { return tokens == kTile && rowsValid == kTile; }
+    };
     for (int64_t g = g0; g < g1; g += 2) {  // the packed groups come in pairs (see packedGroups)
+        Edge e[4];
+        for (int j = 0; j < 2; ++j)
+            for (int i = 0; i < 2; ++i) {
+                const int64_t firstToken = (g + j) * kTile, r0 = row0 + kTile * i;
+                const int64_t tv = n - firstToken < kTile ? n - firstToken : kTile;
+                const int64_t rv = rows - r0 < kTile ? rows - r0 : kTile;
+                e[2 * j + i] = {out + firstToken * rows + r0, tv > 0 ? tv : 0, rv > 0 ? rv : 0};
+                if (accumulate && !e[2 * j + i].whole()) {
+                    std::memset(partial[2 * j + i], 0, sizeof(partial[0]));
+                    for (int64_t t = 0; t < e[2 * j + i].tokens; ++t)
+                        for (int64_t r = 0; r < e[2 * j + i].rowsValid; ++r) partial[2 * j + i][t][r] = e[2 * j + i].o[t * rows + r];
+                }
+            }
+        if (accumulate) {
+            auto src = [&](int c, int64_t& st) -> const float* {
+                st = e[c].whole() ? stride : kTile * static_cast<int64_t>(sizeof(float));
+                return e[c].whole() ? e[c].o : &partial[c][0][0];
+            };
+            int64_t st;
+            const float* p0 = src(0, st);
+            _tile_loadd(0, p0, st);
+            const float* p1 = src(1, st);
+            _tile_loadd(1, p1, st);
+            const float* p2 = src(2, st);
+            _tile_loadd(2, p2, st);
+            const float* p3 = src(3, st);
+            _tile_loadd(3, p3, st);
+        } else {
+            _tile_loadd(0, biasRows[0], 0);
+            _tile_loadd(1, biasRows[1], 0);
+            _tile_loadd(2, biasRows[0], 0);
+            _tile_loadd(3, biasRows[1], 0);
+        }
         const uint8_t* t0 = packed + static_cast<size_t>(g) * groupBytes;
         const uint8_t* t1 = t0 + groupBytes;
-        _tile_loadd(0, biasRows[0], 0);
-        _tile_loadd(1, biasRows[1], 0);
-        _tile_loadd(2, biasRows[0], 0);
-        _tile_loadd(3, biasRows[1], 0);
-        for (int64_t s = 0; s < steps; ++s) {
-            const uint8_t* w = panel + s * kPanelStepBytes;
+        for (int64_t s = first; s < steps; ++s) {
+            const uint8_t* w = panel + (s - first) * kPanelStepBytes;
             _tile_loadd(4, t0 + s * kTileBytes, 64);
             _tile_loadd(5, t1 + s * kTileBytes, 64);
             _tile_loadd(6, w, 64);
@@ -265,25 +301,20 @@ void multiply(const uint8_t* panel, int64_t k, const uint8_t* packed, int64_t n,
             _tile_dpbf16ps(2, 5, 6);
             _tile_dpbf16ps(3, 5, 7);
         }
-        // Whole tiles go straight to out; the edges of the matrix through `partial`.
-        auto put = [&](int j, int i, auto storeTile) {
-            const int64_t firstToken = (g + j) * kTile, r0 = row0 + kTile * i;
-            const int64_t validTokens = n - firstToken < kTile ? n - firstToken : kTile;
-            const int64_t validRows = rows - r0 < kTile ? rows - r0 : kTile;
-            if (validTokens <= 0 || validRows <= 0) return;
-            float* o = out + firstToken * rows + r0;
-            if (validTokens == kTile && validRows == kTile) {
-                storeTile(o, stride);
+        auto put = [&](int c, auto storeTile) {
+            if (e[c].tokens == 0 || e[c].rowsValid == 0) return;
+            if (e[c].whole()) {
+                storeTile(e[c].o, stride);
                 return;
             }
-            storeTile(&partial[0][0], kTile * static_cast<int64_t>(sizeof(float)));
-            for (int64_t t = 0; t < validTokens; ++t)
-                for (int64_t r = 0; r < validRows; ++r) o[t * rows + r] = partial[t][r];
+            storeTile(&partial[c][0][0], kTile * static_cast<int64_t>(sizeof(float)));
+            for (int64_t t = 0; t < e[c].tokens; ++t)
+                for (int64_t r = 0; r < e[c].rowsValid; ++r) e[c].o[t * rows + r] = partial[c][t][r];
         };
-        put(0, 0, [](float* p, int64_t st) { _tile_stored(0, p, st); });
-        put(0, 1, [](float* p, int64_t st) { _tile_stored(1, p, st); });
-        put(1, 0, [](float* p, int64_t st) { _tile_stored(2, p, st); });
-        put(1, 1, [](float* p, int64_t st) { _tile_stored(3, p, st); });
+        put(0, [](float* p, int64_t st) { _tile_stored(0, p, st); });
+        put(1, [](float* p, int64_t st) { _tile_stored(1, p, st); });
+        put(2, [](float* p, int64_t st) { _tile_stored(2, p, st); });
+        put(3, [](float* p, int64_t st) { _tile_stored(3, p, st); });
     }
 }
 

@@ -45,15 +45,20 @@ int64_t packedGroups(int64_t n);
 // Packs tokens [16 g, 16 g + 16) of x (k floats each, n tokens; those past n are zeros).
 void packGroup(const float* x, int64_t k, int64_t n, int64_t g, uint8_t* dst);
 
+// Elements of k per slice: a matmul with a longer k runs slice after slice, adding to out, so
+// the panel and a block of tokens for one slice fit in L2 together (a multiple of 256).
+inline constexpr int64_t kSlice = 2048;
 // Bytes of the scratch panel that holds 32 unpacked weight rows of k elements.
 size_t panelBytes(int64_t k);
-// Unpacks weight rows [row0, row0 + 32) (rows at or past `rows` become zeros) into `panel`.
-void unpackRows(DType type, const uint8_t* weight, size_t rowBytes, int64_t rows, int64_t row0, int64_t k,
-                uint8_t* panel);
-// out[t * rows + row0 + r] = (panel row r) . (token t) + bias[row0 + r], for every token t of
-// groups [g0, g1) (g0 and g1 even) below n and every row below `rows`.
-void multiply(const uint8_t* panel, int64_t k, const uint8_t* packed, int64_t n, int64_t g0, int64_t g1,
-              int64_t row0, int64_t rows, const float* bias, float* out);
+// Unpacks elements [k0, k1) (multiples of 32; of 256 for the K-quants) of weight rows [row0,
+// row0 + 32) (rows at or past `rows` become zeros) into `panel`.
+void unpackRows(DType type, const uint8_t* weight, size_t rowBytes, int64_t rows, int64_t row0, int64_t k0,
+                int64_t k1, uint8_t* panel);
+// out[t * rows + row0 + r] = (panel row r) . (token t over [k0, k1)) + (accumulate ? out : bias),
+// for every token t of groups [g0, g1) (g0 and g1 even) below n and every row below `rows`;
+// the tokens were packed with k elements.
+void multiply(const uint8_t* panel, int64_t k0, int64_t k1, const uint8_t* packed, int64_t k, int64_t n, int64_t g0,
+              int64_t g1, int64_t row0, int64_t rows, const float* bias, bool accumulate, float* out);
 
 // Loads the tile configuration on this thread; endTiles releases the tile state so that a
 // context switch need not save it.

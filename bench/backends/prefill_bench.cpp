@@ -91,27 +91,29 @@ int main(int argc, char** argv) {
         }
         const int64_t groups = cpu::amx::packedGroups(n);
         const size_t groupBytes = cpu::amx::packedGroupBytes(k);
-        std::vector<uint8_t> packed(groupBytes * static_cast<size_t>(groups)), panel(cpu::amx::panelBytes(k));
+        std::vector<uint8_t> packed(groupBytes * static_cast<size_t>(groups)), panel(cpu::amx::panelBytes(cpu::amx::kSlice));
         const double pack = bestOf(3, [&] {
             for (int64_t g = 0; g < groups; ++g)
                 cpu::amx::packGroup(x.data(), k, n, g, packed.data() + groupBytes * static_cast<size_t>(g));
         });
         std::vector<float> amxOut(static_cast<size_t>(rows * n));
         cpu::amx::beginTiles();
-        const double unpack = bestOf(5, [&] {
-            for (int64_t r0 = 0; r0 < rows; r0 += cpu::amx::kPanelRows)
-                cpu::amx::unpackRows(type, bytes.data(), rowBytes, rows, r0, k, panel.data());
-        });
-        const double tiles = bestOf(3, [&] {
-            for (int64_t r0 = 0; r0 < rows; r0 += cpu::amx::kPanelRows)
-                cpu::amx::multiply(panel.data(), k, packed.data(), n, 0, groups, r0, rows, nullptr, amxOut.data());
-        });
-        const double full = bestOf(3, [&] {
-            for (int64_t r0 = 0; r0 < rows; r0 += cpu::amx::kPanelRows) {
-                cpu::amx::unpackRows(type, bytes.data(), rowBytes, rows, r0, k, panel.data());
-                cpu::amx::multiply(panel.data(), k, packed.data(), n, 0, groups, r0, rows, nullptr, amxOut.data());
+        // As the backend runs it: slice by slice of k, each 32-row panel unpacked then multiplied
+        // by every token group (here all of them: keep tokens x k within L2 for the tile figure).
+        auto slices = [&](bool doUnpack, bool doMultiply) {
+            for (int64_t k0 = 0; k0 < k; k0 += cpu::amx::kSlice) {
+                const int64_t k1 = std::min(k, k0 + cpu::amx::kSlice);
+                for (int64_t r0 = 0; r0 < rows; r0 += cpu::amx::kPanelRows) {
+                    if (doUnpack) cpu::amx::unpackRows(type, bytes.data(), rowBytes, rows, r0, k0, k1, panel.data());
+                    if (doMultiply)
+                        cpu::amx::multiply(panel.data(), k0, k1, packed.data(), k, n, 0, groups, r0, rows, nullptr, k0 > 0,
+                                           amxOut.data());
+                }
             }
-        });
+        };
+        const double unpack = bestOf(5, [&] { slices(true, false); });
+        const double tiles = bestOf(3, [&] { slices(false, true); });
+        const double full = bestOf(3, [&] { slices(true, true); });
         cpu::amx::endTiles();
         // The two paths round the tokens differently (int8 blocks vs bf16), so they agree to the
         // activation rounding only.

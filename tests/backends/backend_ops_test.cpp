@@ -259,10 +259,11 @@ private slots:
                 // k with whole interleave groups plus a remainder (the AVX-512 Q4_0 / Q4_K layouts), and
                 // prefill shapes for AMX tiles of 16 rows x 16 tokens: whole tiles, odd tails of both,
                 // an odd number of 32-element blocks (k = 768: 24, k = 1280: 40, k = 256 + 32 = 288:
-                // for the 32-element types only, see below).
+                // for the 32-element types only, see below), and k over two AMX slices of 2048 plus a
+                // remainder (the later slices add to the output, edge tiles included).
                 const int64_t shapes[][3] = {{256, 1, 1}, {768, 37, 1}, {512, 64, 5}, {256, 7, 17}, {1024, 19, 4},
                                               {1280, 9, 3}, {2048, 5, 1}, {512, 32, 16}, {768, 37, 33},
-                                              {1280, 21, 9}, {256, 48, 50}};
+                                              {1280, 21, 9}, {256, 48, 50}, {4352, 37, 33}};
                 for (const auto& s : shapes) {
                     checkMatmul({type}, s[0], {s[1]}, s[2], false);
                     if (QTest::currentTestFailed()) return;
