@@ -164,34 +164,45 @@ attentionKernel(float* __restrict__ out, const float* __restrict__ q, const void
     }
 }
 
-__global__ void combineKernel(float* __restrict__ out, const float* __restrict__ partials, AttentionArgs a) {
+constexpr int kCombineThreads = 512;
+
+// One block a head: warp 0 weighs the splits, then `slices` groups of D threads each sum every
+// slices-th split (all their loads independent) and the groups are added in shared memory.
+__global__ void __launch_bounds__(kCombineThreads)
+combineKernel(float* __restrict__ out, const float* __restrict__ partials, AttentionArgs a) {
     gpu::dependencyWait();
     __shared__ float factor[64];
     __shared__ float invDen;
-    int h = blockIdx.x, i = blockIdx.y;
-    int64_t D = a.headDim;
-    const float* base = partials + (static_cast<int64_t>(i) * a.heads + h) * a.splits * (D + 2);
-    if (threadIdx.x < gpu::kWarp) {  // warp 0: the weight of each split
-        int lane = threadIdx.x;
-        float mMax = -INFINITY;
-        for (int s = lane; s < a.splits; s += gpu::kWarp) mMax = fmaxf(mMax, base[s * (D + 2)]);
-        mMax = gpu::warpMax(mMax);
-        float den = 0.0f;
-        for (int s = lane; s < a.splits; s += gpu::kWarp) {
-            const float* p = base + s * (D + 2);
-            float f = p[1] > 0.0f ? expf(p[0] - mMax) : 0.0f;  // empty splits (beyond the position) weigh 0
-            factor[s] = f;
-            den += f * p[1];
-        }
-        den = gpu::warpSum(den);
+    __shared__ float sums[kCombineThreads];
+    int h = blockIdx.x, i = blockIdx.y, tid = threadIdx.x;
+    int D = static_cast<int>(a.headDim), splits = a.splits;
+    const float* base = partials + (static_cast<int64_t>(i) * a.heads + h) * splits * (D + 2);
+    if (tid < gpu::kWarp) {
+        int lane = tid;
+        float m0 = lane < splits ? base[lane * (D + 2)] : -INFINITY;
+        float l0 = lane < splits ? base[lane * (D + 2) + 1] : 0.0f;
+        float m1 = lane + 32 < splits ? base[(lane + 32) * (D + 2)] : -INFINITY;
+        float l1 = lane + 32 < splits ? base[(lane + 32) * (D + 2) + 1] : 0.0f;
+        float mMax = gpu::warpMax(fmaxf(m0, m1));
+        // Empty splits (beyond the position) weigh 0.
+        float f0 = l0 > 0.0f ? expf(m0 - mMax) : 0.0f, f1 = l1 > 0.0f ? expf(m1 - mMax) : 0.0f;
+        if (lane < splits) factor[lane] = f0;
+        if (lane + 32 < splits) factor[lane + 32] = f1;
+        float den = gpu::warpSum(f0 * l0 + f1 * l1);
         if (lane == 0) invDen = den > 0.0f ? 1.0f / den : 0.0f;
     }
     __syncthreads();
-    for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
-        float num = 0.0f;
-#pragma unroll 8
-        for (int s = 0; s < a.splits; ++s) num += factor[s] * base[s * (D + 2) + 2 + d];
-        out[(static_cast<int64_t>(i) * a.heads + h) * D + d] = num * invDen;
+    int slices = kCombineThreads / D, slice = tid / D, d = tid % D;
+    float num = 0.0f;
+    if (slice < slices) {
+#pragma unroll 4
+        for (int sp = slice; sp < splits; sp += slices) num += factor[sp] * base[sp * (D + 2) + 2 + d];
+        sums[tid] = num;
+    }
+    __syncthreads();
+    if (tid < D) {
+        for (int r = 1; r < slices; ++r) num += sums[r * D + tid];
+        out[(static_cast<int64_t>(i) * a.heads + h) * D + tid] = num * invDen;
     }
 }
 
@@ -220,7 +231,8 @@ void attention(float* out, const float* q, const void* kCache, const void* vCach
     if (a.f16Cache) gpu::launch(attentionKernel<true>, grid, kThreads, 0, stream, out, q, kCache, vCache, positions, a, partials);
     else gpu::launch(attentionKernel<false>, grid, kThreads, 0, stream, out, q, kCache, vCache, positions, a, partials);
     if (a.splits > 1) {
-        gpu::launch(combineKernel, dim3(static_cast<unsigned>(a.heads), static_cast<unsigned>(a.n)), 128, 0, stream, out, partials, a);
+        dim3 grid(static_cast<unsigned>(a.heads), static_cast<unsigned>(a.n));
+        gpu::launch(combineKernel, grid, kCombineThreads, 0, stream, out, partials, a);
     }
 }
 

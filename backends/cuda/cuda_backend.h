@@ -81,6 +81,7 @@ private:
     void launchPrep(Prep mode, const Tensor& a, const Tensor* b, const Tensor* sum, const Tensor* out,
                     const Tensor* weight, float eps, int64_t k, int64_t n, const Q8Buffer& q8);
     void launchRopes(bool store, const Tensor* kCache, const Tensor* vCache, const Tensor* v);
+    bool fuseResidualAdd(const Tensor& out, const Tensor& a, const Tensor& b);
 
     int ordinal_;
     DeviceInfo info_;
@@ -107,6 +108,15 @@ private:
         int ropes = 0;           // 1: q held, 2: q and k held
         Tensor q, k, positions;
         RopeParams rope;
+        // A single-projection mat-vec, held for the residual add that usually follows it
+        //   matmul -> add(x, x, out)        one kernel: the mat-vec writes out and x += out
+        bool matVec = false;
+        DType mvType = DType::F32;
+        MatVecJob mvJob{};
+        int64_t mvK = 0, mvN = 0;
+        const float* mvX = nullptr;
+        Q8Buffer mvXq;
+        Tensor mvIn, mvOut;
     };
     Pending pending_;
     bool fuse_ = true;

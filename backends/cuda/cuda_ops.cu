@@ -60,6 +60,10 @@ void CudaBackend::flush() {
         return;
     }
     Pending p = std::exchange(pending_, Pending{});
+    if (p.matVec) {
+        matVec(p.mvType, &p.mvJob, 1, p.mvK, p.mvX, p.mvXq, p.mvN, stream_);
+        afterLaunch("matmul");
+    }
     if (p.add) {
         cuda::add(ptr<float>(p.out, "add"), ptr<float>(p.a, "add"), ptr<float>(p.b, "add"), p.out.elements(), stream_);
         afterLaunch("add");
@@ -218,9 +222,43 @@ void CudaBackend::matmul(const Tensor& x, std::span<const Projection> projection
                              p.bias.valid() ? ptr<float>(p.bias, "matmul bias") : nullptr};
             done[j] = true;
         }
+        if (fuse_ && count == 1 && projections.size() == 1) {  // held for a residual add
+            pending_.matVec = true;
+            pending_.mvType = type;
+            pending_.mvJob = jobs[0];
+            pending_.mvK = k;
+            pending_.mvN = n;
+            pending_.mvX = ptr<float>(x, "matmul");
+            pending_.mvXq = xq;
+            pending_.mvIn = x;
+            pending_.mvOut = projections[0].out;
+            return;
+        }
         matVec(type, jobs, count, k, ptr<float>(x, "matmul"), xq, n, stream_);
     }
     afterLaunch("matmul");
+}
+
+// add(out, a, b) right after a held mat-vec that wrote one of a / b: the mat-vec adds the other
+// operand in its epilogue. Only when out is the other operand itself or lies apart from it, and
+// apart from the mat-vec's input and output (every warp reads the input; out is written per row).
+bool CudaBackend::fuseResidualAdd(const Tensor& out, const Tensor& a, const Tensor& b) {
+    if (!pending_.matVec) return false;
+    const Tensor& mv = pending_.mvOut;
+    const Tensor* other = same(b, mv) ? &a : same(a, mv) ? &b : nullptr;
+    if (!other) return false;
+    auto overlaps = [](const Tensor& u, const Tensor& v) {
+        return u.buffer == v.buffer && u.offset < v.offset + v.bytes() && v.offset < u.offset + u.bytes();
+    };
+    if ((!same(out, *other) && overlaps(out, *other)) || overlaps(out, pending_.mvIn) || overlaps(out, mv)) {
+        return false;
+    }
+    Pending p = std::exchange(pending_, Pending{});
+    p.mvJob.sum = ptr<float>(out, "add");
+    p.mvJob.addend = ptr<float>(*other, "add");
+    matVec(p.mvType, &p.mvJob, 1, p.mvK, p.mvX, p.mvXq, p.mvN, stream_);
+    afterLaunch("matmul + add");
+    return true;
 }
 
 void CudaBackend::rmsNorm(const Tensor& out, const Tensor& x, const Tensor& weight, float eps) {
@@ -382,6 +420,7 @@ void CudaBackend::add(const Tensor& out, const Tensor& a, const Tensor& b) {
     (void)ptr<float>(out, "add");
     (void)ptr<float>(a, "add");
     (void)ptr<float>(b, "add");
+    if (fuseResidualAdd(out, a, b)) return;
     flush();
     if (out.elements() == 0) return;
     if (!fuse_) {

@@ -4,8 +4,13 @@
 // by every projection of that call); F32/F16/BF16 weights are dotted with the float activation.
 //
 // Grid: one 128-thread block holds 4 warps; `warpsPerRow` (1, 2 or 4) of them split one row's k
-// range, so that matrices with few rows still put enough loads in flight on every SM.
+// range, so that matrices with few rows still put enough loads in flight on every SM. The grid is
+// persistent (as many blocks as are resident at once, walking the rows with a grid stride).
+#include <algorithm>
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <utility>
 
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/quant_blocks.cuh"
@@ -118,7 +123,8 @@ __device__ __forceinline__ int findJob(const Jobs& jobs, int64_t& row) {
     return j;
 }
 
-// Sums the warps that shared a row and writes out[c * rows + row] for each column.
+// Sums the warps that shared a row and writes out[c * rows + row] for each column. Called by
+// every thread of the block the same number of times (it synchronizes when warps share rows).
 template <int NCOLS>
 __device__ __forceinline__ void finishRow(float (&acc)[NCOLS], int warpsPerRow, bool valid, int64_t row,
                                          const MatVecJob& job) {
@@ -126,19 +132,23 @@ __device__ __forceinline__ void finishRow(float (&acc)[NCOLS], int warpsPerRow, 
 #pragma unroll
     for (int c = 0; c < NCOLS; ++c) acc[c] = gpu::warpSum(acc[c]);
     int lane = threadIdx.x, w = threadIdx.y;
+    bool lead = true;
     if (warpsPerRow > 1) {
         if (lane == 0) {
 #pragma unroll
             for (int c = 0; c < NCOLS; ++c) part[w][c] = acc[c];
         }
         __syncthreads();
-        if (w % warpsPerRow != 0) return;
-        for (int j = 1; j < warpsPerRow; ++j) {
+        lead = w % warpsPerRow == 0;
+        if (lead) {
+            for (int j = 1; j < warpsPerRow; ++j) {
 #pragma unroll
-            for (int c = 0; c < NCOLS; ++c) acc[c] += part[w + j][c];
+                for (int c = 0; c < NCOLS; ++c) acc[c] += part[w + j][c];
+            }
         }
+        __syncthreads();  // part is reused by the block's next row
     }
-    if (lane == 0 && valid) {
+    if (lead && lane == 0 && valid) {
         float b = job.bias ? job.bias[row] : 0.0f;
 #pragma unroll
         for (int c = 0; c < NCOLS; ++c) {
@@ -149,6 +159,8 @@ __device__ __forceinline__ void finishRow(float (&acc)[NCOLS], int warpsPerRow, 
     }
 }
 
+// Persistent: the grid holds as many blocks as fit on the device at once, and each block walks
+// the rows with a grid stride, so no block waits for a second wave and none is launched per row.
 template <DType T, int NCOLS>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
 matVecQuant(Jobs jobs, int64_t blocksPerRow, int warpsPerRow, const int* __restrict__ xqs, const float2* __restrict__ xds) {
@@ -157,58 +169,30 @@ matVecQuant(Jobs jobs, int64_t blocksPerRow, int warpsPerRow, const int* __restr
     constexpr int kPerIter = gpu::kWarp / D::kThreads;
     constexpr int kXPerBlock = D::kBlockSize / 32;
     int lane = threadIdx.x;
-    int64_t row = static_cast<int64_t>(blockIdx.x) * (kWarpsPerBlock / warpsPerRow) + threadIdx.y / warpsPerRow;
-    bool valid = row < jobs.rowEnd[jobs.count - 1];
-    int j = valid ? findJob(jobs, row) : 0;
-    int part = threadIdx.y % warpsPerRow;
-    float acc[NCOLS] = {};
-    if (valid) {
-        const uint8_t* wr = jobs.job[j].w + row * blocksPerRow * D::kBytes;
-        int t = lane % D::kThreads;
-        int64_t step = static_cast<int64_t>(kPerIter) * warpsPerRow;
+    int rowsPerBlock = kWarpsPerBlock / warpsPerRow, part = threadIdx.y % warpsPerRow;
+    int64_t total = jobs.rowEnd[jobs.count - 1];
+    for (int64_t first = static_cast<int64_t>(blockIdx.x) * rowsPerBlock; first < total;
+         first += static_cast<int64_t>(gridDim.x) * rowsPerBlock) {
+        int64_t row = first + threadIdx.y / warpsPerRow;
+        bool valid = row < total;
+        int j = valid ? findJob(jobs, row) : 0;
+        float acc[NCOLS] = {};
+        if (valid) {
+            const uint8_t* wr = jobs.job[j].w + row * blocksPerRow * D::kBytes;
+            int t = lane % D::kThreads;
+            int64_t step = static_cast<int64_t>(kPerIter) * warpsPerRow;
 #pragma unroll 4
-        for (int64_t b = lane / D::kThreads + part * kPerIter; b < blocksPerRow; b += step) {
-            const uint8_t* blk = wr + b * D::kBytes;
+            for (int64_t b = lane / D::kThreads + part * kPerIter; b < blocksPerRow; b += step) {
+                const uint8_t* blk = wr + b * D::kBytes;
 #pragma unroll
-            for (int c = 0; c < NCOLS; ++c) {
-                int64_t q8Block = (c * blocksPerRow + b) * kXPerBlock;
-                acc[c] += D::partial(blk, t, Q8Ref{xqs + 8 * q8Block, xds + q8Block});
+                for (int c = 0; c < NCOLS; ++c) {
+                    int64_t q8Block = (c * blocksPerRow + b) * kXPerBlock;
+                    acc[c] += D::partial(blk, t, Q8Ref{xqs + 8 * q8Block, xds + q8Block});
+                }
             }
         }
+        finishRow<NCOLS>(acc, warpsPerRow, valid, row, jobs.job[j]);
     }
-    finishRow<NCOLS>(acc, warpsPerRow, valid, row, jobs.job[j]);
-}
-
-// One column, one warp per row pair: both rows' blocks are dotted with the same activation
-// loads, which halves the x traffic through L1 (the kernels above wait on it most: ncu) and
-// doubles the weight bytes in flight per warp.
-template <DType T>
-__global__ void __launch_bounds__(kWarpsPerBlock * 32)
-matVecQuantPair(Jobs jobs, int64_t blocksPerRow, const int* __restrict__ xqs, const float2* __restrict__ xds) {
-    gpu::dependencyWait();
-    using D = Dot<T>;
-    constexpr int kPerIter = gpu::kWarp / D::kThreads;
-    constexpr int kXPerBlock = D::kBlockSize / 32;
-    int lane = threadIdx.x;
-    int64_t row0 = (static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.y) * 2, row1 = row0 + 1;
-    int64_t total = jobs.rowEnd[jobs.count - 1];
-    bool valid0 = row0 < total, valid1 = row1 < total;
-    int j0 = valid0 ? findJob(jobs, row0) : 0, j1 = valid1 ? findJob(jobs, row1) : 0;
-    float acc0[1] = {}, acc1[1] = {};
-    if (valid0) {
-        const uint8_t* w0 = jobs.job[j0].w + row0 * blocksPerRow * D::kBytes;
-        // A missing second row re-reads the first (its sum is dropped).
-        const uint8_t* w1 = valid1 ? jobs.job[j1].w + row1 * blocksPerRow * D::kBytes : w0;
-        int t = lane % D::kThreads;
-#pragma unroll 4
-        for (int64_t b = lane / D::kThreads; b < blocksPerRow; b += kPerIter) {
-            Q8Ref x{xqs + 8 * b * kXPerBlock, xds + b * kXPerBlock};
-            acc0[0] += D::partial(w0 + b * D::kBytes, t, x);
-            acc1[0] += D::partial(w1 + b * D::kBytes, t, x);
-        }
-    }
-    finishRow<1>(acc0, 1, valid0, row0, jobs.job[j0]);
-    finishRow<1>(acc1, 1, valid1, row1, jobs.job[j1]);
 }
 
 // 16 bytes of weights as 8 (F16/BF16) or 4 (F32) floats.
@@ -255,30 +239,34 @@ matVecFloat(Jobs jobs, int64_t k, int warpsPerRow, const float* __restrict__ x) 
     using R = FloatRow<T>;
     constexpr int kBytesPer = 16;
     int lane = threadIdx.x;
-    int64_t row = static_cast<int64_t>(blockIdx.x) * (kWarpsPerBlock / warpsPerRow) + threadIdx.y / warpsPerRow;
-    bool valid = row < jobs.rowEnd[jobs.count - 1];
-    int j = valid ? findJob(jobs, row) : 0;
-    int part = threadIdx.y % warpsPerRow;
-    float acc[NCOLS] = {};
-    if (valid) {
-        int64_t vecs = k / R::kPer;
-        const uint8_t* wr = jobs.job[j].w + row * vecs * kBytesPer;
+    int rowsPerBlock = kWarpsPerBlock / warpsPerRow, part = threadIdx.y % warpsPerRow;
+    int64_t total = jobs.rowEnd[jobs.count - 1];
+    for (int64_t first = static_cast<int64_t>(blockIdx.x) * rowsPerBlock; first < total;
+         first += static_cast<int64_t>(gridDim.x) * rowsPerBlock) {
+        int64_t row = first + threadIdx.y / warpsPerRow;
+        bool valid = row < total;
+        int j = valid ? findJob(jobs, row) : 0;
+        float acc[NCOLS] = {};
+        if (valid) {
+            int64_t vecs = k / R::kPer;
+            const uint8_t* wr = jobs.job[j].w + row * vecs * kBytesPer;
 #pragma unroll 4
-        for (int64_t i = lane + static_cast<int64_t>(part) * gpu::kWarp; i < vecs; i += gpu::kWarp * warpsPerRow) {
-            float v[R::kPer];
-            R::load(wr + i * kBytesPer, v);
+            for (int64_t i = lane + static_cast<int64_t>(part) * gpu::kWarp; i < vecs; i += gpu::kWarp * warpsPerRow) {
+                float v[R::kPer];
+                R::load(wr + i * kBytesPer, v);
 #pragma unroll
-            for (int c = 0; c < NCOLS; ++c) {
-                const float4* xv = reinterpret_cast<const float4*>(x + c * k + i * R::kPer);
+                for (int c = 0; c < NCOLS; ++c) {
+                    const float4* xv = reinterpret_cast<const float4*>(x + c * k + i * R::kPer);
 #pragma unroll
-                for (int e = 0; e < R::kPer / 4; ++e) {
-                    float4 xx = xv[e];
-                    acc[c] += v[4 * e] * xx.x + v[4 * e + 1] * xx.y + v[4 * e + 2] * xx.z + v[4 * e + 3] * xx.w;
+                    for (int e = 0; e < R::kPer / 4; ++e) {
+                        float4 xx = xv[e];
+                        acc[c] += v[4 * e] * xx.x + v[4 * e + 1] * xx.y + v[4 * e + 2] * xx.z + v[4 * e + 3] * xx.w;
+                    }
                 }
             }
         }
+        finishRow<NCOLS>(acc, warpsPerRow, valid, row, jobs.job[j]);
     }
-    finishRow<NCOLS>(acc, warpsPerRow, valid, row, jobs.job[j]);
 }
 
 // Any float type and alignment: one element at a time, one job per launch.
@@ -317,15 +305,6 @@ int forcedWarpsPerRow() {
 
 // Measured on the H100 (bench/cuda matvec): a warp per row wins for Q4_K/Q5_K from 2048 rows on
 // (o: 7.8 -> 6.5 us, 8B down: 16.1 -> 14.2 us), the other types only from 8192 rows.
-// HEARTH_CUDA_MATVEC_PAIRS=0 keeps one row per warp (A/B runs).
-bool rowPairs() {
-    static const bool on = [] {
-        const char* p = std::getenv("HEARTH_CUDA_MATVEC_PAIRS");
-        return !(p && p[0] == '0');
-    }();
-    return on;
-}
-
 int warpsPerRowFor(DType type, int64_t rows) {
     if (int forced = forcedWarpsPerRow()) return forced;
     bool kQuant = type == DType::Q4_K || type == DType::Q5_K;
@@ -346,9 +325,43 @@ Jobs makeJobs(const MatVecJob* list, int count) {
     return jobs;
 }
 
-dim3 gridFor(const Jobs& jobs, int wpr) {
+// HEARTH_CUDA_MATVEC_PERSIST=0: one block per group of rows instead of a resident grid (A/B).
+bool persistent() {
+    static const bool on = [] {
+        const char* p = std::getenv("HEARTH_CUDA_MATVEC_PERSIST");
+        return !(p && p[0] == '0');
+    }();
+    return on;
+}
+
+// Blocks of a kernel that fit on the current device at once (0 when unknown), asked once per
+// kernel and device: launches stay cheap on the host in eager decode.
+template <typename Kernel>
+int64_t residentBlocks(Kernel kernel) {
+    static std::mutex mutex;
+    static std::map<std::pair<const void*, int>, int64_t> cache;
+    int device = 0;
+    if (gpuGetDevice(&device) != gpuSuccess) {
+        (void)gpuGetLastError();
+        return 0;
+    }
+    auto key = std::make_pair(reinterpret_cast<const void*>(kernel), device);
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    int sms = 0, perSm = 0;
+    if (gpuDeviceGetAttribute(&sms, gpuDevAttrMultiProcessorCount, device) != gpuSuccess ||
+        gpuOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, kWarpsPerBlock * gpu::kWarp, 0) != gpuSuccess) {
+        (void)gpuGetLastError();
+        sms = perSm = 0;
+    }
+    return cache[key] = static_cast<int64_t>(sms) * perSm;
+}
+
+dim3 gridFor(const Jobs& jobs, int wpr, int64_t resident) {
     int64_t rowsPerBlock = kWarpsPerBlock / wpr, rows = jobs.rowEnd[jobs.count - 1];
-    return dim3(static_cast<unsigned>((rows + rowsPerBlock - 1) / rowsPerBlock));
+    int64_t blocks = (rows + rowsPerBlock - 1) / rowsPerBlock;
+    if (persistent() && resident > 0) blocks = std::min(blocks, resident);
+    return dim3(static_cast<unsigned>(blocks));
 }
 
 template <DType T, int NCOLS>
@@ -357,20 +370,16 @@ void launchQuant(const Jobs& jobs, int64_t k, const Q8Buffer& xq, gpuStream_t st
     int64_t blocksPerRow = k / Dot<T>::kBlockSize;
     auto* qs = static_cast<const int*>(xq.qs);
     auto* ds = static_cast<const float2*>(xq.ds);
-    if (NCOLS == 1 && wpr == 1 && rowPairs()) {
-        int64_t pairs = (jobs.rowEnd[jobs.count - 1] + 1) / 2;
-        dim3 grid(static_cast<unsigned>((pairs + kWarpsPerBlock - 1) / kWarpsPerBlock));
-        gpu::launch(matVecQuantPair<T>, grid, dim3(32, kWarpsPerBlock), 0, stream, jobs, blocksPerRow, qs, ds);
-        return;
-    }
-    gpu::launch(matVecQuant<T, NCOLS>, gridFor(jobs, wpr), dim3(32, kWarpsPerBlock), 0, stream, jobs, blocksPerRow,
+    auto kernel = matVecQuant<T, NCOLS>;
+    gpu::launch(kernel, gridFor(jobs, wpr, residentBlocks(kernel)), dim3(32, kWarpsPerBlock), 0, stream, jobs, blocksPerRow,
                 wpr, qs, ds);
 }
 
 template <DType T, int NCOLS>
 void launchFloat(const Jobs& jobs, int64_t k, const float* x, gpuStream_t stream) {
     int wpr = warpsPerRowFor(T, jobs.rowEnd[jobs.count - 1]);
-    gpu::launch(matVecFloat<T, NCOLS>, gridFor(jobs, wpr), dim3(32, kWarpsPerBlock), 0, stream, jobs, k, wpr, x);
+    auto kernel = matVecFloat<T, NCOLS>;
+    gpu::launch(kernel, gridFor(jobs, wpr, residentBlocks(kernel)), dim3(32, kWarpsPerBlock), 0, stream, jobs, k, wpr, x);
 }
 
 template <DType T>
