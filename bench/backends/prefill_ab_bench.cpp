@@ -1,7 +1,7 @@
 // Prefill against decode through the whole engine, with the AMX prefill path on and off (A/B in
 // one process), in wall-clock and in process CPU time, so that a busy machine can still compare:
 //
-//   bench_cpu_prefill MODEL.gguf [-p 512] [-n 32] [--threads 2]
+//   bench_cpu_prefill MODEL.gguf [-p 512] [-n 32] [--threads 2] [--amx on|off|both]
 //
 // Prints one line per setting: tokens/s and CPU-seconds per token of prefill and decode, and
 // prefill / decode in both measures (the target is prefill >= 5x decode tokens/s).
@@ -15,6 +15,7 @@
 int main(int argc, char** argv) {
     std::string model;
     int p = 512, n = 32;
+    std::string amxModes = "both";
     hearth::LoadOptions lo;
     lo.device = "cpu";
     for (int i = 1; i < argc; ++i) {
@@ -23,16 +24,18 @@ int main(int argc, char** argv) {
         if (a == "-p") p = std::atoi(next().c_str());
         else if (a == "-n") n = std::atoi(next().c_str());
         else if (a == "--threads") lo.threads = std::atoi(next().c_str());
+        else if (a == "--amx") amxModes = next();
         else if (!a.empty() && a[0] != '-' && model.empty()) model = a;
         else model.clear(), i = argc;
     }
     if (model.empty()) {
-        std::fprintf(stderr, "usage: bench_cpu_prefill MODEL.gguf [-p 512] [-n 32] [--threads N]\n");
+        std::fprintf(stderr, "usage: bench_cpu_prefill MODEL.gguf [-p 512] [-n 32] [--threads N] [--amx on|off|both]\n");
         return 2;
     }
     std::printf("%-8s %6s %12s %14s %12s %14s %10s %12s %6s\n", "amx", "p", "prefill t/s", "prefill cpu-ms",
                 "decode t/s", "decode cpu-ms", "ratio", "ratio (cpu)", "load");
     for (const char* amx : {"1", "0"}) {
+        if (amxModes != "both" && amxModes != (amx[0] == '1' ? "on" : "off")) continue;
         setenv("HEARTH_CPU_AMX", amx, 1);
         try {
             const auto r = hearth::runBenchmark(model, lo, p, n, false);
