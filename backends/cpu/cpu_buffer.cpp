@@ -1,8 +1,13 @@
 // Buffers and host transfers of the CPU backend.
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "backends/cpu/cpu_backend.h"
 
@@ -57,6 +62,15 @@ std::unique_ptr<Buffer> CpuBackend::allocate(size_t bytes, BufferUsage) {
 
 std::unique_ptr<Buffer> CpuBackend::loadWeights(const void* host, size_t bytes) {
     if (!host && bytes > 0) throw BackendError("cpu: loadWeights: no memory given");
+#if defined(__linux__)
+    // Decode streams every weight once per token. With 4 KiB pages the hardware prefetchers stop
+    // at each page boundary and a core reads the weights at ~60 % of its streaming rate; asked
+    // before the pages are first touched, the kernel maps the file with 2 MiB pages where the
+    // page cache can hold them (a best-effort hint: failure changes nothing but speed).
+    const uintptr_t page = 4096, begin = (reinterpret_cast<uintptr_t>(host) + page - 1) & ~(page - 1);
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(host) + bytes) & ~(page - 1);
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#endif
     return std::make_unique<MappedBuffer>(host, bytes);
 }
 

@@ -10,6 +10,12 @@
 
 #define HEARTH_DECODE_TARGET __attribute__((target("avx512vbmi")))
 
+// How far ahead of the loads the kernels ask for weights into L2. On 4 KiB pages the hardware
+// prefetchers stop at each page boundary, and a core then streams ~30 % slower than it reads;
+// one page ahead hides that, and costs nothing measurable on 2 MiB pages (bench/backends).
+// Prefetches past the end of the mapping are dropped by the CPU, never fault.
+inline constexpr int kDecodePrefetchBytes = 4096;
+
 // Byte indices into 72 bytes of four Q4_0 blocks (64 in the first register, 8 in the second).
 // `qs` puts bytes 4L..4L+3 of block b's quants in dword lane 4L + b, so that every 128-bit lane
 // holds one dword of each block and the per-block factors are one 16-byte pattern repeated
@@ -64,6 +70,10 @@ HEARTH_DECODE_TARGET void dotQ4_0Decode(int64_t k, const void* weight, const voi
         __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
         int64_t g = 0;
         for (; g + 2 <= groups; g += 2) {
+            const char* ahead = reinterpret_cast<const char*>(w + 72 * g) + kDecodePrefetchBytes;
+            _mm_prefetch(ahead, _MM_HINT_T1);  // three lines cover the 144 bytes of two groups
+            _mm_prefetch(ahead + 64, _MM_HINT_T1);
+            _mm_prefetch(ahead + 128, _MM_HINT_T1);
             acc0 = q40DecodeGroup(w + 72 * g, a + kDecodeGroupBytes * g, qsIdx, dIdx, acc0);
             acc1 = q40DecodeGroup(w + 72 * (g + 1), a + kDecodeGroupBytes * (g + 1), qsIdx, dIdx, acc1);
         }
@@ -126,6 +136,10 @@ HEARTH_DECODE_TARGET void dotQ4_KDecode(int64_t k, const void* weight, const voi
         for (int64_t ib = 0; ib < nb; ++ib) {
             const BlockQ4_K& b = w[ib];
             const uint8_t* ab = a + ib * kKDecodeBytes;
+            const char* ahead = reinterpret_cast<const char*>(&b) + kDecodePrefetchBytes;
+            _mm_prefetch(ahead, _MM_HINT_T1);
+            _mm_prefetch(ahead + 64, _MM_HINT_T1);
+            _mm_prefetch(ahead + 128, _MM_HINT_T1);
             const __m128i sm = q4kScalesMins(b.scales);
             const __m512i sm512 = _mm512_castsi128_si512(sm);
             __m512i isum = _mm512_setzero_si512();

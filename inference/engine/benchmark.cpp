@@ -84,6 +84,20 @@ uint64_t residentBytes() {
     return 0;
 }
 
+uint64_t hugePageFileBytes() {
+    std::ifstream in("/proc/self/smaps_rollup");
+    std::string key;
+    while (in >> key) {
+        if (key == "FilePmdMapped:") {
+            uint64_t kb = 0;
+            in >> kb;
+            return kb * 1024;
+        }
+        std::getline(in, key);
+    }
+    return 0;
+}
+
 uint64_t bytesPerDecodedToken(const ModelGraph& g, double positions, DType kvType) {
     const auto& w = g.weights();
     uint64_t bytes = 0;
@@ -145,6 +159,7 @@ BenchResult runBenchmark(const std::filesystem::path& path, LoadOptions lo, int 
     r.achievedGBs = static_cast<double>(r.bytesPerToken) * r.decodeTps / 1e9;
     r.memory = model->memoryUse();
     r.residentBytes = residentBytes();
+    r.hugePageFileBytes = hugePageFileBytes();
     const DeviceInfo& dev = model->device();
     if (dev.backend != "cpu") {
         r.deviceTotalMemory = dev.totalMemory;
@@ -152,8 +167,11 @@ BenchResult runBenchmark(const std::filesystem::path& path, LoadOptions lo, int 
         if (freeNow > 0 && freeNow < dev.freeMemory) r.deviceMemoryUsed = dev.freeMemory - freeNow;
     }
     if (measureBandwidth) {
-        if (dev.backend == "cpu") r.membwCopyGBs = measureMemoryBandwidthDetailed(lo.threads).copyGBs;
-        else r.deviceStreamGBs = streamBandwidth(model->backend());
+        if (dev.backend == "cpu") {
+            const MemoryBandwidth bw = measureMemoryBandwidthDetailed(lo.threads);
+            r.membwCopyGBs = bw.copyGBs;
+            r.membwReadGBs = bw.readGBs;
+        } else r.deviceStreamGBs = streamBandwidth(model->backend());
     }
     return r;
 }

@@ -19,6 +19,7 @@ struct BenchResult {
     uint64_t bytesPerToken = 0;  // weights read once + KV of the average position
     double achievedGBs = 0;
     double membwCopyGBs = 0;     // measured on the CPU backend only; 0 otherwise
+    double membwReadGBs = 0;     // the same run's read-only figure: the yardstick for decode
     // GPU backends: the backend's add() over three F32 arrays far larger than any cache (two
     // reads, one write), the bandwidth a plain streaming kernel reaches: the roof for decode.
     double deviceStreamGBs = 0;
@@ -29,6 +30,9 @@ struct BenchResult {
     double loadAverage = 0;      // 1-minute load average when the run started
     MemoryUse memory;
     uint64_t residentBytes = 0;
+    // File bytes this process maps with 2 MiB pages (Linux FilePmdMapped): CPU decode streams the
+    // weights ~30 % slower from 4 KiB pages, which a page cache filled without the hint gives.
+    uint64_t hugePageFileBytes = 0;
 };
 
 // Throws EngineError when p + n does not fit the context. `measureBandwidth` runs the memory-
@@ -42,5 +46,6 @@ class ModelGraph;
 uint64_t bytesPerDecodedToken(const ModelGraph& graph, double positions, DType kvType);
 
 uint64_t residentBytes();  // VmRSS of this process
+uint64_t hugePageFileBytes();  // FilePmdMapped of this process (0 where unknown)
 
 }  // namespace hearth
