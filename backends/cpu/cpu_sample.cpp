@@ -2,6 +2,8 @@
 // kernels (backends/cuda/sample.cu) are checked against it.
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -25,14 +27,34 @@ int clampTopK(float topK) {
     return static_cast<int>(topK);
 }
 
-int32_t sampleRow(const float* row, int64_t vocab, const float* params, std::vector<Candidate>& c) {
+// A lower bound of the k-th largest finite logit: the k-th largest of the maxima of up to 1024
+// slices of the row (those k maxima are k logits >= it). Only the few logits at or above it can
+// be candidates, so they are all that gets collected and sorted. -inf when there are fewer
+// slices than k.
+float candidateBound(const float* row, int64_t vocab, size_t k, std::vector<float>& maxima) {
+    const int64_t slices = std::min<int64_t>(vocab, 1024);
+    if (static_cast<int64_t>(k) > slices) return -std::numeric_limits<float>::infinity();
+    maxima.assign(static_cast<size_t>(slices), -std::numeric_limits<float>::infinity());
+    for (int64_t j = 0; j < slices; ++j) {
+        float& m = maxima[static_cast<size_t>(j)];
+        for (int64_t i = j * vocab / slices, end = (j + 1) * vocab / slices; i < end; ++i)
+            if (std::isfinite(row[i]) && row[i] > m) m = row[i];
+    }
+    std::nth_element(maxima.begin(), maxima.begin() + static_cast<ptrdiff_t>(k - 1), maxima.end(), std::greater<>());
+    return maxima[k - 1];
+}
+
+int32_t sampleRow(const float* row, int64_t vocab, const float* params, std::vector<Candidate>& c,
+                  std::vector<float>& maxima) {
     const float temperature = params[kSampleTemperature];
     const bool greedy = !(temperature > 0.0f);
+    const auto topK = static_cast<size_t>(greedy ? 1 : clampTopK(params[kSampleTopK]));
+    const float bound = candidateBound(row, vocab, topK, maxima);
     c.clear();
     for (int64_t i = 0; i < vocab; ++i)
-        if (std::isfinite(row[i])) c.push_back({row[i], static_cast<int32_t>(i)});
+        if (std::isfinite(row[i]) && row[i] >= bound) c.push_back({row[i], static_cast<int32_t>(i)});
     if (c.empty()) return 0;
-    const size_t k = std::min(c.size(), static_cast<size_t>(greedy ? 1 : clampTopK(params[kSampleTopK])));
+    const size_t k = std::min(c.size(), topK);
     std::partial_sort(c.begin(), c.begin() + static_cast<ptrdiff_t>(k), c.end(), before);
     if (greedy) return c.front().id;
 
@@ -81,7 +103,8 @@ void CpuBackend::sample(const Tensor& out, const Tensor& x, const Tensor& params
     const float* v = data<const float>(x, op, "x");
     const float* p = data<const float>(params, op, "params");
     std::vector<Candidate> scratch;
-    for (int64_t r = 0; r < n; ++r) o[r] = sampleRow(v + r * vocab, vocab, p + r * kSampleParamCount, scratch);
+    std::vector<float> maxima;
+    for (int64_t r = 0; r < n; ++r) o[r] = sampleRow(v + r * vocab, vocab, p + r * kSampleParamCount, scratch, maxima);
 }
 
 }  // namespace hearth::cpu
