@@ -28,19 +28,31 @@ inline __m512i toBf16(__m512 hi, __m512 lo) {
 
 // ---- weights: one row's blocks -> bf16, 32 elements per step ------------------------------
 
-// One row's unpacked steps, 64 bytes (32 bf16) each, row-major: step s at base + (s - first) * 64.
+// Row r of the 32-row panel: step s (elements 32 s .. 32 s + 31) is row r % 16 of the A tile
+// of rows r / 16, 64 bytes, at panel + (s - first) * 2 KiB + (r / 16) KiB + (r % 16) * 64.
 struct RowOut {
-    uint8_t* base;
+    uint8_t* panel;
     int64_t first;
+    int r;
+    uint8_t* at(int64_t s) const { return panel + (s - first) * kPanelStepBytes + (r / kTile) * kTileBytes + (r % kTile) * 64; }
     // Elements 32 s .. 32 s + 31 are s0 * q[i] + o0 (the first 16) and s1 * q[i] + o1 (the rest).
     void put(int64_t s, __m256i q, float s0, float o0, float s1, float o1) const {
         const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q)));
         const __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1)));
         const __m512 wlo = _mm512_fmadd_ps(lo, _mm512_set1_ps(s0), _mm512_set1_ps(o0));
         const __m512 whi = _mm512_fmadd_ps(hi, _mm512_set1_ps(s1), _mm512_set1_ps(o1));
-        _mm512_storeu_si512(base + (s - first) * 64, toBf16(whi, wlo));
+        _mm512_storeu_si512(at(s), toBf16(whi, wlo));
     }
     void put(int64_t s, __m256i q, float scale, float offset) const { put(s, q, scale, offset, scale, offset); }
+    // The same for unsigned q below 16 (or 32 with `wide`): the block has only that many distinct
+    // weights, so they are computed once as a bf16 table and looked up per element.
+    void lookup(int64_t s, __m256i q, float scale, float offset, bool wide = false) const {
+        const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        const __m512 sc = _mm512_set1_ps(scale), off = _mm512_set1_ps(offset);
+        const __m512 lo = _mm512_fmadd_ps(iota, sc, off);
+        const __m512 hi = wide ? _mm512_fmadd_ps(_mm512_add_ps(iota, _mm512_set1_ps(16.0f)), sc, off) : lo;
+        _mm512_storeu_si512(at(s), _mm512_permutexvar_epi16(_mm512_cvtepu8_epi16(q), toBf16(hi, lo)));
+    }
 };
 
 // 16 rows of 16 dwords -> 16 columns (r[i] becomes dword i of every input row): three rounds
@@ -77,12 +89,12 @@ inline __m256i nibbles(const uint8_t* qs) {
 void unpackRow(const BlockQ4_0* w, int64_t b0, int64_t b1, const RowOut& o) {
     for (int64_t b = b0; b < b1; ++b) {
         const float d = half(w[b].d);
-        o.put(b, nibbles(w[b].qs), d, -8.0f * d);
+        o.lookup(b, nibbles(w[b].qs), d, -8.0f * d);
     }
 }
 
 void unpackRow(const BlockQ4_1* w, int64_t b0, int64_t b1, const RowOut& o) {
-    for (int64_t b = b0; b < b1; ++b) o.put(b, nibbles(w[b].qs), half(w[b].d), half(w[b].m));
+    for (int64_t b = b0; b < b1; ++b) o.lookup(b, nibbles(w[b].qs), half(w[b].d), half(w[b].m));
 }
 
 void unpackRow(const BlockQ5_0* w, int64_t b0, int64_t b1, const RowOut& o) {
@@ -91,7 +103,7 @@ void unpackRow(const BlockQ5_0* w, int64_t b0, int64_t b1, const RowOut& o) {
         std::memcpy(&qh, w[b].qh, 4);
         const __m256i fifth = _mm256_maskz_mov_epi8(static_cast<__mmask32>(qh), _mm256_set1_epi8(0x10));
         const float d = half(w[b].d);
-        o.put(b, _mm256_or_si256(nibbles(w[b].qs), fifth), d, -16.0f * d);
+        o.lookup(b, _mm256_or_si256(nibbles(w[b].qs), fifth), d, -16.0f * d, true);
     }
 }
 
@@ -131,8 +143,8 @@ void unpackRowK45(const Block* w, int64_t sb0, int64_t sb1, const RowOut& o) {
                 hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * p + 1), one), 4));
             }
             const int64_t s = sb * 8 + 2 * p;
-            o.put(s, lo, d * scale[2 * p], -dmin * min[2 * p]);
-            o.put(s + 1, hi, d * scale[2 * p + 1], -dmin * min[2 * p + 1]);
+            o.lookup(s, lo, d * scale[2 * p], -dmin * min[2 * p], kFifth);
+            o.lookup(s + 1, hi, d * scale[2 * p + 1], -dmin * min[2 * p + 1], kFifth);
         }
     }
 }
@@ -178,9 +190,10 @@ void unpackSteps(DType type, const uint8_t* row, int64_t s0, int64_t s1, const R
 
 // ---- tile products ---------------------------------------------------------------------------
 
-// Tiles 0-3: the 2 x 2 results, 16 tokens x 16 weight rows each (token tile j, row tile i at
-// 2 j + i), so that a result row is 16 consecutive outputs of one token; 4/5 the two token tiles
-// of a step, 6/7 the two weight tiles. All are 16 rows x 64 bytes.
+// Tiles 0-3: the 2 x 2 results, 16 weight rows x 16 tokens each (row tile i, token tile j at
+// 2 i + j); 4/5 the two weight tiles of a step (rows as they are in the file, 32 bf16 each), 6/7
+// the two token tiles (pairs of elements: row p holds elements 2p, 2p+1 of each token). All are
+// 16 rows x 64 bytes.
 struct alignas(64) TileConfig {
     uint8_t palette = 1;
     uint8_t startRow = 0;
@@ -194,17 +207,17 @@ struct alignas(64) TileConfig {
 size_t packedGroupBytes(int64_t k) { return static_cast<size_t>(k / kStep) * kTileBytes; }
 
 void packGroup(const float* x, int64_t k, int64_t n, int64_t g, uint8_t* dst) {
-    // Step s of token t: its 32 elements as bf16, row t of the step's A tile.
-    for (int t = 0; t < kTile; ++t) {
-        const int64_t token = g * kTile + t;
-        for (int64_t s = 0; s < k / kStep; ++s) {
-            __m512i v = _mm512_setzero_si512();
-            if (token < n) {
-                const float* src = x + token * k + s * kStep;
-                v = toBf16(_mm512_loadu_ps(src + 16), _mm512_loadu_ps(src));
-            }
-            _mm512_storeu_si512(dst + s * kTileBytes + t * 64, v);
+    // Step s: the 16 tokens' 32 elements as bf16 (16 dwords of pairs each), transposed so that
+    // row p of the B tile holds pair p of every token.
+    for (int64_t s = 0; s < k / kStep; ++s) {
+        __m512i v[kTile];
+        for (int t = 0; t < kTile; ++t) {
+            const int64_t token = g * kTile + t;
+            const float* src = x + token * k + s * kStep;
+            v[t] = token < n ? toBf16(_mm512_loadu_ps(src + 16), _mm512_loadu_ps(src)) : _mm512_setzero_si512();
         }
+        transpose16(v);
+        for (int p = 0; p < kTile; ++p) _mm512_storeu_si512(dst + s * kTileBytes + p * 64, v[p]);
     }
 }
 
@@ -212,109 +225,66 @@ size_t panelBytes(int64_t k) { return static_cast<size_t>(k / kStep) * kPanelSte
 
 void unpackRows(DType type, const uint8_t* weight, size_t rowBytes, int64_t rows, int64_t row0, int64_t k0,
                 int64_t k1, uint8_t* panel) {
-    // Eight steps (one K-quant super-block) of 16 rows at a time: unpacked row-major into an
-    // L1-sized buffer, then each step's 16 x 16 dwords transposed into the pair layout.
-    constexpr int kChunk = 8;
-    alignas(64) uint8_t rowMajor[kTile][kChunk * 64];
     const int64_t first = k0 / kStep, steps = k1 / kStep;
-    for (int i = 0; i < kPanelRows / kTile; ++i)
-        for (int64_t s0 = first; s0 < steps; s0 += kChunk) {
-            const int64_t s1 = s0 + kChunk < steps ? s0 + kChunk : steps;
-            for (int r = 0; r < kTile; ++r) {
-                const int64_t row = row0 + kTile * i + r;
-                if (row < rows) unpackSteps(type, weight + static_cast<size_t>(row) * rowBytes, s0, s1, RowOut{rowMajor[r], s0});
-                else std::memset(rowMajor[r], 0, sizeof(rowMajor[r]));
-            }
-            for (int64_t s = s0; s < s1; ++s) {
-                __m512i v[kTile];
-                for (int r = 0; r < kTile; ++r) v[r] = _mm512_load_si512(rowMajor[r] + (s - s0) * 64);
-                transpose16(v);
-                uint8_t* tile = panel + (s - first) * kPanelStepBytes + i * kTileBytes;
-                for (int p = 0; p < kTile; ++p) _mm512_storeu_si512(tile + p * 64, v[p]);
-            }
+    for (int r = 0; r < kPanelRows; ++r) {
+        const RowOut o{panel, first, r};
+        if (row0 + r < rows) {
+            unpackSteps(type, weight + static_cast<size_t>(row0 + r) * rowBytes, first, steps, o);
+        } else {
+            for (int64_t s = first; s < steps; ++s) _mm512_storeu_si512(o.at(s), _mm512_setzero_si512());
         }
+    }
 }
 
 void multiply(const uint8_t* panel, int64_t k0, int64_t k1, const uint8_t* packed, int64_t k, int64_t n, int64_t g0,
               int64_t g1, int64_t row0, int64_t rows, const float* bias, bool accumulate, float* out) {
     const int64_t first = k0 / kStep, steps = k1 / kStep;
     const size_t groupBytes = packedGroupBytes(k);
-    const int64_t stride = rows * static_cast<int64_t>(sizeof(float));
-    // Without `accumulate` the results start from the bias: each of the 16 rows of a result
-    // tile loads the same 64 bytes (stride 0).
     alignas(64) float biasRows[2][kTile] = {};
     for (int i = 0; i < 2; ++i)
         for (int r = 0; r < kTile; ++r)
             if (bias && row0 + kTile * i + r < rows) biasRows[i][r] = bias[row0 + kTile * i + r];
-    alignas(64) float partial[4][kTile][kTile];
-    // Result tile 2 j + i: tokens of group g + j, rows row0 + 16 i. Whole tiles are read from and
-    // written to out directly; the edges of the matrix go through `partial`.
-    struct Edge {
-        float* o;
-        int64_t tokens, rowsValid;
-        bool whole() const { return tokens == kTile && rowsValid == kTile; }
-    };
+    alignas(64) float result[4][kTile][kTile];
     for (int64_t g = g0; g < g1; g += 2) {  // the packed groups come in pairs (see packedGroups)
-        Edge e[4];
-        for (int j = 0; j < 2; ++j)
-            for (int i = 0; i < 2; ++i) {
-                const int64_t firstToken = (g + j) * kTile, r0 = row0 + kTile * i;
-                const int64_t tv = n - firstToken < kTile ? n - firstToken : kTile;
-                const int64_t rv = rows - r0 < kTile ? rows - r0 : kTile;
-                e[2 * j + i] = {out + firstToken * rows + r0, tv > 0 ? tv : 0, rv > 0 ? rv : 0};
-                if (accumulate && !e[2 * j + i].whole()) {
-                    std::memset(partial[2 * j + i], 0, sizeof(partial[0]));
-                    for (int64_t t = 0; t < e[2 * j + i].tokens; ++t)
-                        for (int64_t r = 0; r < e[2 * j + i].rowsValid; ++r) partial[2 * j + i][t][r] = e[2 * j + i].o[t * rows + r];
-                }
-            }
-        if (accumulate) {
-            auto src = [&](int c, int64_t& st) -> const float* {
-                st = e[c].whole() ? stride : kTile * static_cast<int64_t>(sizeof(float));
-                return e[c].whole() ? e[c].o : &partial[c][0][0];
-            };
-            int64_t st;
-            const float* p0 = src(0, st);
-            _tile_loadd(0, p0, st);
-            const float* p1 = src(1, st);
-            _tile_loadd(1, p1, st);
-            const float* p2 = src(2, st);
-            _tile_loadd(2, p2, st);
-            const float* p3 = src(3, st);
-            _tile_loadd(3, p3, st);
-        } else {
-            _tile_loadd(0, biasRows[0], 0);
-            _tile_loadd(1, biasRows[1], 0);
-            _tile_loadd(2, biasRows[0], 0);
-            _tile_loadd(3, biasRows[1], 0);
-        }
         const uint8_t* t0 = packed + static_cast<size_t>(g) * groupBytes;
         const uint8_t* t1 = t0 + groupBytes;
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
         for (int64_t s = first; s < steps; ++s) {
             const uint8_t* w = panel + (s - first) * kPanelStepBytes;
-            _tile_loadd(4, t0 + s * kTileBytes, 64);
-            _tile_loadd(5, t1 + s * kTileBytes, 64);
-            _tile_loadd(6, w, 64);
-            _tile_loadd(7, w + kTileBytes, 64);
+            _tile_loadd(4, w, 64);
+            _tile_loadd(5, w + kTileBytes, 64);
+            _tile_loadd(6, t0 + s * kTileBytes, 64);
+            _tile_loadd(7, t1 + s * kTileBytes, 64);
             _tile_dpbf16ps(0, 4, 6);
             _tile_dpbf16ps(1, 4, 7);
             _tile_dpbf16ps(2, 5, 6);
             _tile_dpbf16ps(3, 5, 7);
         }
-        auto put = [&](int c, auto storeTile) {
-            if (e[c].tokens == 0 || e[c].rowsValid == 0) return;
-            if (e[c].whole()) {
-                storeTile(e[c].o, stride);
-                return;
+        _tile_stored(0, result[0], 64);
+        _tile_stored(1, result[1], 64);
+        _tile_stored(2, result[2], 64);
+        _tile_stored(3, result[3], 64);
+        // Result tile 2 i + j is [row][token]: transposed, each token's 16 rows are contiguous in out.
+        for (int i = 0; i < 2; ++i)
+            for (int j = 0; j < 2; ++j) {
+                const int64_t r0 = row0 + kTile * i, firstToken = (g + j) * kTile;
+                const int64_t validRows = rows - r0 < kTile ? rows - r0 : kTile;
+                const int64_t validTokens = n - firstToken < kTile ? n - firstToken : kTile;
+                if (validRows <= 0 || validTokens <= 0) continue;
+                __m512i v[kTile];
+                for (int r = 0; r < kTile; ++r) v[r] = _mm512_load_si512(result[2 * i + j][r]);
+                transpose16(v);
+                const __mmask16 mask = static_cast<__mmask16>((1u << validRows) - 1u);
+                const __m512 b = _mm512_load_ps(biasRows[i]);
+                for (int64_t t = 0; t < validTokens; ++t) {
+                    float* o = out + (firstToken + t) * rows + r0;
+                    const __m512 base = accumulate ? _mm512_maskz_loadu_ps(mask, o) : b;
+                    _mm512_mask_storeu_ps(o, mask, _mm512_add_ps(base, _mm512_castsi512_ps(v[t])));
+                }
             }
-            storeTile(&partial[c][0][0], kTile * static_cast<int64_t>(sizeof(float)));
-            for (int64_t t = 0; t < e[c].tokens; ++t)
-                for (int64_t r = 0; r < e[c].rowsValid; ++r) e[c].o[t * rows + r] = partial[c][t][r];
-        };
-        put(0, [](float* p, int64_t st) { _tile_stored(0, p, st); });
-        put(1, [](float* p, int64_t st) { _tile_stored(1, p, st); });
-        put(2, [](float* p, int64_t st) { _tile_stored(2, p, st); });
-        put(3, [](float* p, int64_t st) { _tile_stored(3, p, st); });
     }
 }
 
