@@ -103,7 +103,7 @@ template <> struct Dequant8<DType::Q4_0> {
         uint2 q = load8x2(b + 2 + 8 * (t % 2));  // weights 0..15: low nibbles, 16..31: high
         int shift = 4 * (t / 2);
 #pragma unroll
-        for (int i = 0; i < 8; ++i) v[i] = d * ((((i < 4 ? q.x : q.y) >> (8 * (i % 4) + shift)) & 0xF) - 8);
+        for (int i = 0; i < 8; ++i) v[i] = d * (static_cast<int>(((i < 4 ? q.x : q.y) >> (8 * (i % 4) + shift)) & 0xF) - 8);
     }
 };
 template <> struct Dequant8<DType::Q8_0> {
