@@ -33,6 +33,9 @@ if has check; then
   HEARTH_CUDA_BLAS=0 HEARTH_CUDA_FUSE=0 HEARTH_CUDA_PDL=1 build/gpu/tests/gpu_ops_check cuda:0 \
     > "$out/ops_check_fallback.log" 2>&1 || status=1
   grep -v '^ok' "$out/ops_check_fallback.log" | tail -n 30
+  say "op checks again with half copies of the weights (opt-in prefill path)"
+  HEARTH_CUDA_F16_WEIGHTS=1 build/gpu/tests/gpu_ops_check cuda:0 > "$out/ops_check_f16w.log" 2>&1 || status=1
+  grep -v '^ok' "$out/ops_check_f16w.log" | tail -n 30
 fi
 
 if has sanitize; then
