@@ -2,6 +2,7 @@
 // cpu_matmul.cpp). Each op checks its tensors first, then runs split across the pool where the
 // work is large enough to pay for waking the workers.
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/silu_avx512.h"
 
 #include <algorithm>
 #include <cmath>
@@ -266,7 +267,15 @@ void CpuBackend::siluMul(const Tensor& out, const Tensor& gate, const Tensor& up
     float* o = data<float>(out, op, "out");
     const float* g = data<const float>(gate, op, "gate");
     const float* u = data<const float>(up, op, "up");
+#if defined(HEARTH_CPU_X86)
+    const bool avx512 = std::strcmp(kernels_.name, "avx512") == 0;  // silu_avx512.cpp
+#else
+    const bool avx512 = false;
+#endif
     pool_.parallelFor(n, kParallelElements, [&](int64_t b, int64_t e, int) {
+#if defined(HEARTH_CPU_X86)
+        if (avx512) return siluMulAvx512(g + b, u + b, o + b, e - b);
+#endif
         for (int64_t i = b; i < e; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
     });
 }

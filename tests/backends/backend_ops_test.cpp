@@ -240,6 +240,30 @@ private:
         }
     }
 
+    // siluMul and add on random inputs, sizes below, at and above the threading threshold.
+    void elementwiseOnce() {
+        for (int64_t n : {1, 37, 100003}) {  // the last one is split across threads
+            for (bool inPlace : {false, true}) {
+                auto a = randomFloats(static_cast<size_t>(n), 4.0f), b = randomFloats(static_cast<size_t>(n));
+                auto at = make(DType::F32, {n}, a.data());
+                auto bt = make(DType::F32, {n}, b.data());
+                auto out = inPlace ? DeviceTensor{nullptr, at.t} : make(DType::F32, {n});
+                be_->siluMul(out.t, at.t, bt.t);
+                std::vector<double> want(a.size());
+                for (size_t i = 0; i < a.size(); ++i) want[i] = a[i] / (1.0 + std::exp(-double(a[i]))) * b[i];
+                double e = nmse(read<float>(out.t), want);
+                QVERIFY2(e < 1e-11, ("siluMul n=" + std::to_string(n) + " NMSE " + std::to_string(e) + where()).c_str());
+
+                auto at2 = make(DType::F32, {n}, a.data());
+                auto out2 = inPlace ? DeviceTensor{nullptr, at2.t} : make(DType::F32, {n});
+                be_->add(out2.t, at2.t, bt.t);
+                for (size_t i = 0; i < a.size(); ++i) want[i] = double(a[i]) + b[i];
+                e = nmse(read<float>(out2.t), want);
+                QVERIFY2(e < 1e-13, ("add n=" + std::to_string(n) + " NMSE " + std::to_string(e) + where()).c_str());
+            }
+        }
+    }
+
 private slots:
     void initTestCase() {
         seed_ = freshSeed();
@@ -525,28 +549,7 @@ private slots:
         });
     }
 
-    void elementwise() {
-        for (int64_t n : {1, 37, 100003}) {  // the last one is split across threads
-            for (bool inPlace : {false, true}) {
-                auto a = randomFloats(static_cast<size_t>(n), 4.0f), b = randomFloats(static_cast<size_t>(n));
-                auto at = make(DType::F32, {n}, a.data());
-                auto bt = make(DType::F32, {n}, b.data());
-                auto out = inPlace ? DeviceTensor{nullptr, at.t} : make(DType::F32, {n});
-                be_->siluMul(out.t, at.t, bt.t);
-                std::vector<double> want(a.size());
-                for (size_t i = 0; i < a.size(); ++i) want[i] = a[i] / (1.0 + std::exp(-double(a[i]))) * b[i];
-                double e = nmse(read<float>(out.t), want);
-                QVERIFY2(e < 1e-11, ("siluMul n=" + std::to_string(n) + " NMSE " + std::to_string(e) + where()).c_str());
-
-                auto at2 = make(DType::F32, {n}, a.data());
-                auto out2 = inPlace ? DeviceTensor{nullptr, at2.t} : make(DType::F32, {n});
-                be_->add(out2.t, at2.t, bt.t);
-                for (size_t i = 0; i < a.size(); ++i) want[i] = double(a[i]) + b[i];
-                e = nmse(read<float>(out2.t), want);
-                QVERIFY2(e < 1e-13, ("add n=" + std::to_string(n) + " NMSE " + std::to_string(e) + where()).c_str());
-            }
-        }
-    }
+    void elementwise() { forEachKernelSet([&] { elementwiseOnce(); }); }
 
     void argmax() {
         for (int64_t vocab : {1, 1000, 151936})
