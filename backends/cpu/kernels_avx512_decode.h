@@ -169,4 +169,70 @@ HEARTH_DECODE_TARGET void dotQ4_KDecode(int64_t k, const void* weight, const voi
     }
 }
 
+// vpermw indices for Q6_K: the result for quant bytes 64h..64h+63 of ql has one 16-element
+// sub-block per 128-bit lane (8h + L for the low nibbles, 8h + 4 + L for the high ones); each
+// dword lane gets its sub-block's scale in its low 16 bits, the odd words are masked to zero.
+struct Q6KDecodeTables {
+    uint16_t scale[4][32];
+    uint16_t shiftLo[32];  // where qh's 2 bits for the low nibbles go: << 4 (bytes 0-31), << 2
+    uint16_t shiftHi[32];  // and for the high nibbles: >> 0, >> 2
+};
+constexpr Q6KDecodeTables makeQ6KDecodeTables() {
+    Q6KDecodeTables t{};
+    for (int v = 0; v < 4; ++v)
+        for (int lane = 0; lane < 16; ++lane) t.scale[v][2 * lane] = static_cast<uint16_t>(8 * (v / 2) + 4 * (v % 2) + lane / 4);
+    for (int word = 0; word < 32; ++word) {
+        t.shiftLo[word] = word < 16 ? 4 : 2;
+        t.shiftHi[word] = word < 16 ? 0 : 2;
+    }
+    return t;
+}
+alignas(64) constexpr Q6KDecodeTables kQ6KDecode = makeQ6KDecodeTables();
+
+// Q6_K against plain Q8_K: within each 128-element half, ql's 64 bytes meet activations
+// 128h..128h+63 with their low nibbles and the next 64 with their high ones, in order, so the
+// activations need no reordering. qh (32 bytes, read twice) supplies bits 4-5 by a per-half shift
+// and a masked merge; dpbusd's partial sums (< 2^15 even for 6-bit quants) are weighted with the
+// signed 8-bit scales by dpwssd, and the stored +32 comes out through the 16-element sums.
+HEARTH_DECODE_TARGET void dotQ6_KDecode(int64_t k, const void* weight, const void* act, size_t stride, int cols,
+                                        float* out) {
+    const int64_t nb = k / kQKK;
+    const __m512i low4 = _mm512_set1_epi8(0x0F), top2 = _mm512_set1_epi8(0x30);
+    const __m512i shiftLo = _mm512_load_si512(kQ6KDecode.shiftLo), shiftHi = _mm512_load_si512(kQ6KDecode.shiftHi);
+    const __mmask32 lowWords = 0x55555555u;
+    __m512i scaleIdx[4];
+    for (int v = 0; v < 4; ++v) scaleIdx[v] = _mm512_load_si512(kQ6KDecode.scale[v]);
+    for (int c = 0; c < cols; ++c) {
+        const auto* w = static_cast<const BlockQ6_K*>(weight);
+        const auto* a = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) + static_cast<size_t>(c) * stride);
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t ib = 0; ib < nb; ++ib) {
+            const BlockQ6_K& b = w[ib];
+            const BlockQ8_K& ab = a[ib];
+            const char* ahead = reinterpret_cast<const char*>(&b) + kDecodePrefetchBytes;
+            for (int line = 0; line < 4; ++line) _mm_prefetch(ahead + 64 * line, _MM_HINT_T1);
+            const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+            const __m512i sc = _mm512_castsi256_si512(sc16);
+            __m512i isum = _mm512_setzero_si512();
+            for (int h = 0; h < 2; ++h) {
+                const __m512i ql = _mm512_loadu_si512(b.ql + 64 * h);
+                const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h)));
+                // a | (b & c): the nibble with the two top bits put in place.
+                const __m512i lo = _mm512_ternarylogic_epi32(_mm512_and_si512(ql, low4), _mm512_sllv_epi16(qh, shiftLo), top2, 0xF8);
+                const __m512i hi = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+                                                             _mm512_srlv_epi16(qh, shiftHi), top2, 0xF8);
+                const __m512i sLo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(ab.qs + 128 * h));
+                const __m512i sHi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_loadu_si512(ab.qs + 128 * h + 64));
+                isum = _mm512_dpwssd_epi32(isum, sLo, _mm512_maskz_permutexvar_epi16(lowWords, scaleIdx[2 * h], sc));
+                isum = _mm512_dpwssd_epi32(isum, sHi, _mm512_maskz_permutexvar_epi16(lowWords, scaleIdx[2 * h + 1], sc));
+            }
+            // The stored quants are q + 32: subtract 32 * scale * (the sub-block's activation sum).
+            const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.bsums)));
+            isum = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(bias, 5)));
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(halfToFloat(b.d) * ab.d), acc);
+        }
+        out[c] = _mm512_reduce_add_ps(acc);
+    }
+}
+
 #undef HEARTH_DECODE_TARGET

@@ -408,6 +408,8 @@ void fill(KernelTable& t, const char* name) {
         t.act1[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8N4;
         t.dot1[static_cast<uint32_t>(DType::Q4_K)] = dotQ4_KDecode;
         t.act1[static_cast<uint32_t>(DType::Q4_K)] = ActFormat::Q8KN;
+        t.dot1[static_cast<uint32_t>(DType::Q6_K)] = dotQ6_KDecode;
+        t.act1[static_cast<uint32_t>(DType::Q6_K)] = ActFormat::Q8K;
     }
 #endif
     t.dotF16 = dotF16;

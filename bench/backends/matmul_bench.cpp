@@ -1,6 +1,6 @@
 // Weight-streaming throughput of Backend::matmul, per weight type.
 //
-//   bench_backend_matmul [--device cpu] [--threads N] [--types q4_0,q4_k] [--pool-mib 1024]
+//   bench_backend_matmul [--device cpu] [--threads N] [--types q4_0,q4_k] [--pool-mib 1024] [--small-pages]
 //
 // Decode (n = 1) is memory-bound, so it is reported as GB/s of weight bytes read, next to the
 // machine's measured bandwidth; prefill (n > 1) as GFLOP/s. Each shape is replicated into a pool
@@ -13,10 +13,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <sys/mman.h>
 #include <time.h>
 
 #include "backends/cpu/membw.h"
@@ -26,6 +28,8 @@
 using namespace hearth;
 
 namespace {
+
+bool gSmallPages = false;  // --small-pages: the weight pools on 4 KiB pages
 
 struct Options {
     std::string device = "cpu";
@@ -78,9 +82,17 @@ Result timeMatmul(Backend& be, DType type, int64_t rows, int64_t k, int64_t n, d
     auto one = testref::quantize(type, w, rows, k);
     const size_t bytes = one.size();
     const size_t copies = std::max<size_t>(1, static_cast<size_t>(poolMiB * 1024 * 1024 / static_cast<double>(bytes)));
-    std::vector<uint8_t> pool(bytes * copies);
-    for (size_t c = 0; c < copies; ++c) std::memcpy(pool.data() + c * bytes, one.data(), bytes);
-    auto weights = be.loadWeights(pool.data(), pool.size());
+    // Pages as a model file gets them from the CPU backend (2 MiB, asked before the first
+    // touch), or 4 KiB ones with --small-pages.
+    const size_t huge = size_t{2} << 20, poolBytes = (bytes * copies + huge - 1) / huge * huge;
+    std::unique_ptr<uint8_t, decltype(&std::free)> pool(static_cast<uint8_t*>(std::aligned_alloc(huge, poolBytes)), &std::free);
+    if (!pool) {
+        std::fprintf(stderr, "cannot allocate the weight pool\n");
+        std::exit(1);
+    }
+    ::madvise(pool.get(), poolBytes, gSmallPages ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
+    for (size_t c = 0; c < copies; ++c) std::memcpy(pool.get() + c * bytes, one.data(), bytes);
+    auto weights = be.loadWeights(pool.get(), bytes * copies);
 
     std::vector<float> x(static_cast<size_t>(k * n));
     for (auto& v : x) v = dist(rng);
@@ -151,8 +163,9 @@ int main(int argc, char** argv) {
         else if (a == "--types") opt.types = parseTypes(value());
         else if (a == "--pool-mib") opt.poolMiB = std::atof(value().c_str());
         else if (a == "--no-prefill") opt.prefill = false;
+        else if (a == "--small-pages") gSmallPages = true;
         else {
-            std::fprintf(stderr, "usage: %s [--device ID] [--threads N] [--types a,b] [--pool-mib M] [--no-prefill]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--device ID] [--threads N] [--types a,b] [--pool-mib M] [--no-prefill] [--small-pages]\n", argv[0]);
             return 2;
         }
     }

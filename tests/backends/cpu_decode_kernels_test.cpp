@@ -1,0 +1,114 @@
+// The CPU backend's single-column (decode) kernels against its matrix kernels and a float64
+// reference, on inputs chosen to expose what random ones hide: activations of one sign (every
+// partial sum negative, or every one positive), the largest quants, and rows whose length leaves
+// partial groups. Both kernels quantize the input the same way, so their integer sums are exact
+// and they must agree to float rounding: a wrong sign extension or offset that stays inside the
+// op suite's noise bound shows up here.
+#include <QtTest>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backends/cpu/kernels.h"
+#include "tests/backends/reference_quants.h"
+
+using namespace hearth;
+
+namespace {
+
+enum class Inputs { Mixed, Negative, Positive, Extreme };
+
+std::vector<float> makeInputs(Inputs kind, size_t count, std::mt19937& rng) {
+    std::normal_distribution<float> dist;
+    std::vector<float> v(count);
+    for (size_t i = 0; i < count; ++i) {
+        float x = dist(rng);
+        if (kind == Inputs::Negative) x = -std::fabs(x) - 0.1f;
+        if (kind == Inputs::Positive) x = std::fabs(x) + 0.1f;
+        if (kind == Inputs::Extreme) x = (i % 3 == 0) ? 4.0f : -4.0f;  // quants at both ends of their range
+        v[i] = x;
+    }
+    return v;
+}
+
+const char* name(Inputs kind) {
+    switch (kind) {
+        case Inputs::Mixed: return "mixed";
+        case Inputs::Negative: return "negative";
+        case Inputs::Positive: return "positive";
+        case Inputs::Extreme: return "extreme";
+    }
+    return "";
+}
+
+}  // namespace
+
+class CpuDecodeKernelsTest : public QObject {
+    Q_OBJECT
+
+private slots:
+    void decodeKernelsMatchMatrixKernelsAndReference() {
+        std::mt19937 rng(7);
+        int checked = 0;
+        for (const cpu::KernelTable* table : cpu::availableKernels()) {
+            for (DType type : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+                const auto id = static_cast<uint32_t>(type);
+                if (!table->dot1[id]) continue;  // no decode kernel: matmul uses dot[] at n = 1 too
+                for (int64_t k : {256, 768, 896, 2048, 4864}) {
+                    if (k % dtypeTraits(type)->blockSize != 0) continue;
+                    for (Inputs wKind : {Inputs::Mixed, Inputs::Extreme, Inputs::Positive})
+                        for (Inputs xKind : {Inputs::Mixed, Inputs::Negative, Inputs::Positive, Inputs::Extreme}) {
+                            checkRows(*table, type, k, wKind, xKind, rng);
+                            if (QTest::currentTestFailed()) return;
+                            ++checked;
+                        }
+                }
+            }
+        }
+        if (checked == 0) QSKIP("this CPU runs no separate decode kernels");
+        qInfo("%d cases", checked);
+    }
+
+private:
+    void checkRows(const cpu::KernelTable& table, DType type, int64_t k, Inputs wKind, Inputs xKind, std::mt19937& rng) {
+        const int64_t rows = 4;
+        const auto w = makeInputs(wKind, static_cast<size_t>(rows * k), rng);
+        const auto x = makeInputs(xKind, static_cast<size_t>(k), rng);
+        const auto bytes = testref::quantize(type, w, rows, k);
+        const auto wd = testref::dequantize(type, bytes.data(), rows, k);
+        const size_t rowBytes = bytes.size() / static_cast<size_t>(rows);
+
+        auto run = [&](int64_t n) {
+            const auto [dot, format] = cpu::dotFor(table, type, n);
+            std::vector<uint8_t> act(cpu::activationRowBytes(format, k) + 64);
+            cpu::quantizeActivation(format, x.data(), act.data(), k);
+            std::vector<float> out(static_cast<size_t>(rows));
+            for (int64_t r = 0; r < rows; ++r)
+                dot(k, bytes.data() + rowBytes * static_cast<size_t>(r), act.data(), act.size(), 1, &out[static_cast<size_t>(r)]);
+            return out;
+        };
+        const auto decode = run(1), matrix = run(cpu::kMaxCols);
+        const std::string what = std::string(table.name) + " " + std::string(dtypeName(type)) + " k=" +
+                                 std::to_string(k) + " weights " + name(wKind) + ", inputs " + name(xKind);
+        for (int64_t r = 0; r < rows; ++r) {
+            double want = 0, l1 = 0;
+            for (int64_t i = 0; i < k; ++i) {
+                const double p = wd[static_cast<size_t>(r * k + i)] * x[static_cast<size_t>(i)];
+                want += p;
+                l1 += std::fabs(p);
+            }
+            const double got = decode[static_cast<size_t>(r)], other = matrix[static_cast<size_t>(r)];
+            // Same quantized input, exact integer sums: only float rounding may differ.
+            QVERIFY2(std::fabs(got - other) <= 2e-6 * l1 + 1e-6,
+                     ("decode kernel " + std::to_string(got) + " vs matrix kernel " + std::to_string(other) + ", " + what).c_str());
+            // And both near the float64 truth (8-bit inputs: about 1 % of the absolute sum at worst).
+            QVERIFY2(std::fabs(got - want) <= 0.02 * l1 + 1e-6,
+                     ("decode kernel " + std::to_string(got) + " vs reference " + std::to_string(want) + ", " + what).c_str());
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(CpuDecodeKernelsTest)
+#include "cpu_decode_kernels_test.moc"
