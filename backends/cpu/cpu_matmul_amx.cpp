@@ -9,6 +9,7 @@
 // group of its block, so a weight is unpacked once per token block (twice for 512 tokens).
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -52,8 +53,8 @@ struct AmxTask {
     int64_t g0, g1;  // token groups [g0, g1), an even number
 };
 
-// Per worker thread, reused between calls: the unpacked 32-row panel.
-thread_local std::vector<uint8_t> tlsPanel;
+// Per worker thread, reused between calls: the unpacked panel and the running sums of a task.
+thread_local std::vector<uint8_t> tlsScratch;
 
 }  // namespace
 
@@ -74,9 +75,9 @@ bool CpuBackend::tryMatmulAmx(const float* in, int64_t k, int64_t n, std::span<c
     // parallel inside a slice.
     for (int64_t k0 = 0; k0 < k; k0 += amx::kSlice) {
         const int64_t k1 = std::min(k, k0 + amx::kSlice);
-        const size_t panel = amx::panelBytes(k1 - k0), sliceGroupBytes = groupBytes / static_cast<size_t>(k) * static_cast<size_t>(k1 - k0);
+        const size_t sliceGroupBytes = groupBytes / static_cast<size_t>(k) * static_cast<size_t>(k1 - k0);
         const size_t budget = (3u << 20) / 2;  // of the 2 MiB L2 per core
-        const int64_t fit = budget > panel ? static_cast<int64_t>((budget - panel) / sliceGroupBytes) : 0;
+        const int64_t fit = static_cast<int64_t>(budget / sliceGroupBytes);
         const int64_t blockGroups = std::max<int64_t>(2, fit / 2 * 2);
         std::vector<AmxTask> tasks;
         for (int64_t g0 = 0; g0 < groups; g0 += blockGroups)
@@ -85,7 +86,10 @@ bool CpuBackend::tryMatmulAmx(const float* in, int64_t k, int64_t n, std::span<c
                     tasks.push_back({static_cast<int>(pi), r, g0, std::min(groups, g0 + blockGroups)});
         std::atomic<size_t> next{0};
         pool_.run([&](int, int) {
-            if (tlsPanel.size() < amx::panelBytes(amx::kSlice)) tlsPanel.resize(amx::panelBytes(amx::kSlice));
+            // 64-byte aligned: the running sums are loaded as tiles.
+            const size_t scratchBytes = amx::taskScratchBytes(blockGroups) + 64;
+            if (tlsScratch.size() < scratchBytes) tlsScratch.resize(scratchBytes);
+            auto* scratch = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(tlsScratch.data()) + 63) & ~uintptr_t{63});
             bool configured = false;
             for (size_t ti; (ti = next.fetch_add(1, std::memory_order_relaxed)) < tasks.size();) {
                 const AmxTask& t = tasks[ti];
@@ -99,9 +103,8 @@ bool CpuBackend::tryMatmulAmx(const float* in, int64_t k, int64_t n, std::span<c
                 const float* bias = p.bias.valid()
                     ? reinterpret_cast<const float*>(static_cast<const char*>(p.bias.buffer->hostPointer()) + p.bias.offset)
                     : nullptr;
-                const int64_t rows = p.weight.rows();
-                amx::unpackRows(p.weight.type, w, p.weight.rowBytes(), rows, t.row0, k0, k1, tlsPanel.data());
-                amx::multiply(tlsPanel.data(), k0, k1, packed.data(), k, n, t.g0, t.g1, t.row0, rows, bias, k0 > 0, out);
+                amx::runTask(p.weight.type, w, p.weight.rowBytes(), p.weight.rows(), t.row0, k0, k1, packed.data(), k, n,
+                             t.g0, t.g1, bias, k0 > 0, out, scratch);
             }
             if (configured) amx::endTiles();
         });

@@ -236,24 +236,36 @@ void unpackRows(DType type, const uint8_t* weight, size_t rowBytes, int64_t rows
     }
 }
 
-void multiply(const uint8_t* panel, int64_t k0, int64_t k1, const uint8_t* packed, int64_t k, int64_t n, int64_t g0,
-              int64_t g1, int64_t row0, int64_t rows, const float* bias, bool accumulate, float* out) {
-    const int64_t first = k0 / kStep, steps = k1 / kStep;
-    const size_t groupBytes = packedGroupBytes(k);
+namespace {
+
+// The panel of one sub-slice (unpacked) against token groups [g0, g1) in pairs. Each pair's four
+// result tiles start from zero on the slice's first sub-slice and from `acc` after that; they go
+// back to `acc` unless this is the slice's last sub-slice, then to out (transposed: a result tile
+// is [row][token]), on top of the bias or, with `accumulate`, of out.
+void multiplySub(const uint8_t* panel, int64_t s0, int64_t s1, const uint8_t* packed, size_t groupBytes, int64_t n,
+                 int64_t g0, int64_t g1, int64_t row0, int64_t rows, const float* bias, bool firstSub, bool lastSub,
+                 bool accumulate, float* acc, float* out) {
     alignas(64) float biasRows[2][kTile] = {};
     for (int i = 0; i < 2; ++i)
         for (int r = 0; r < kTile; ++r)
             if (bias && row0 + kTile * i + r < rows) biasRows[i][r] = bias[row0 + kTile * i + r];
-    alignas(64) float result[4][kTile][kTile];
     for (int64_t g = g0; g < g1; g += 2) {  // the packed groups come in pairs (see packedGroups)
         const uint8_t* t0 = packed + static_cast<size_t>(g) * groupBytes;
         const uint8_t* t1 = t0 + groupBytes;
-        _tile_zero(0);
-        _tile_zero(1);
-        _tile_zero(2);
-        _tile_zero(3);
-        for (int64_t s = first; s < steps; ++s) {
-            const uint8_t* w = panel + (s - first) * kPanelStepBytes;
+        float* c = acc + (g - g0) / 2 * 4 * kTile * kTile;
+        if (firstSub) {
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+        } else {
+            _tile_loadd(0, c, 64);
+            _tile_loadd(1, c + kTile * kTile, 64);
+            _tile_loadd(2, c + 2 * kTile * kTile, 64);
+            _tile_loadd(3, c + 3 * kTile * kTile, 64);
+        }
+        for (int64_t s = s0; s < s1; ++s) {
+            const uint8_t* w = panel + (s - s0) * kPanelStepBytes;
             _tile_loadd(4, w, 64);
             _tile_loadd(5, w + kTileBytes, 64);
             _tile_loadd(6, t0 + s * kTileBytes, 64);
@@ -263,10 +275,11 @@ void multiply(const uint8_t* panel, int64_t k0, int64_t k1, const uint8_t* packe
             _tile_dpbf16ps(2, 5, 6);
             _tile_dpbf16ps(3, 5, 7);
         }
-        _tile_stored(0, result[0], 64);
-        _tile_stored(1, result[1], 64);
-        _tile_stored(2, result[2], 64);
-        _tile_stored(3, result[3], 64);
+        _tile_stored(0, c, 64);
+        _tile_stored(1, c + kTile * kTile, 64);
+        _tile_stored(2, c + 2 * kTile * kTile, 64);
+        _tile_stored(3, c + 3 * kTile * kTile, 64);
+        if (!lastSub) continue;
         // Result tile 2 i + j is [row][token]: transposed, each token's 16 rows are contiguous in out.
         for (int i = 0; i < 2; ++i)
             for (int j = 0; j < 2; ++j) {
@@ -275,7 +288,7 @@ void multiply(const uint8_t* panel, int64_t k0, int64_t k1, const uint8_t* packe
                 const int64_t validTokens = n - firstToken < kTile ? n - firstToken : kTile;
                 if (validRows <= 0 || validTokens <= 0) continue;
                 __m512i v[kTile];
-                for (int r = 0; r < kTile; ++r) v[r] = _mm512_load_si512(result[2 * i + j][r]);
+                for (int r = 0; r < kTile; ++r) v[r] = _mm512_load_si512(c + (2 * i + j) * kTile * kTile + r * kTile);
                 transpose16(v);
                 const __mmask16 mask = static_cast<__mmask16>((1u << validRows) - 1u);
                 const __m512 b = _mm512_load_ps(biasRows[i]);
@@ -285,6 +298,25 @@ void multiply(const uint8_t* panel, int64_t k0, int64_t k1, const uint8_t* packe
                     _mm512_mask_storeu_ps(o, mask, _mm512_add_ps(base, _mm512_castsi512_ps(v[t])));
                 }
             }
+    }
+}
+
+}  // namespace
+
+size_t taskScratchBytes(int64_t groups) {
+    return panelBytes(kSubSlice) + static_cast<size_t>((groups + 1) / 2) * 4 * kTile * kTile * sizeof(float);
+}
+
+void runTask(DType type, const uint8_t* weight, size_t rowBytes, int64_t rows, int64_t row0, int64_t k0, int64_t k1,
+             const uint8_t* packed, int64_t k, int64_t n, int64_t g0, int64_t g1, const float* bias, bool accumulate,
+             float* out, uint8_t* scratch) {
+    uint8_t* panel = scratch;
+    auto* acc = reinterpret_cast<float*>(scratch + panelBytes(kSubSlice));
+    for (int64_t sub0 = k0; sub0 < k1; sub0 += kSubSlice) {
+        const int64_t sub1 = sub0 + kSubSlice < k1 ? sub0 + kSubSlice : k1;
+        unpackRows(type, weight, rowBytes, rows, row0, sub0, sub1, panel);
+        multiplySub(panel, sub0 / kStep, sub1 / kStep, packed, packedGroupBytes(k), n, g0, g1, row0, rows, bias,
+                    sub0 == k0, sub1 == k1, accumulate, acc, out);
     }
 }
 

@@ -7,10 +7,11 @@
 // applied to each 16 x 16 result) was measured first: its scaling took 3 vector operations per
 // 16 results per block and held it at ~0.5 TOP/s per core (docs/performance.md).
 //
-//   amx::packGroup(...)                 once per call, every group of 16 tokens (pairs of groups)
-//   for each 32-row group of a weight:  amx::unpackRows(...)  the mapped GGUF blocks -> a bf16
-//                                       panel in scratch (never kept)
-//       amx::multiply(...)              the panel against a block of token groups
+//   amx::packGroup(...)             once per call, every group of 16 tokens (pairs of groups)
+//   for each slice of k, block of tokens and 32-row group of a weight:
+//       amx::runTask(...)           unpacks the rows' GGUF blocks 512 elements at a time into a
+//                                   bf16 panel in scratch (never kept) and multiplies each by
+//                                   every token pair of the block
 //
 // The functions here are compiled with AMX and AVX-512 flags: call them only when
 // amx::enabled() said yes, between amx::beginTiles() and amx::endTiles() on the same thread.
@@ -46,19 +47,26 @@ int64_t packedGroups(int64_t n);
 void packGroup(const float* x, int64_t k, int64_t n, int64_t g, uint8_t* dst);
 
 // Elements of k per slice: a matmul with a longer k runs slice after slice, adding to out, so
-// the panel and a block of tokens for one slice fit in L2 together (a multiple of 256).
+// that a block of tokens for one slice fits in L2 (a multiple of 256).
 inline constexpr int64_t kSlice = 2048;
-// Bytes of the scratch panel that holds 32 unpacked weight rows of k elements.
+// Elements of k per unpacked panel inside a task: 32 rows x 512 bf16 = 32 KiB, which stays in L1
+// while every token pair of the task's block passes over it (a multiple of 256).
+inline constexpr int64_t kSubSlice = 512;
+// Bytes of a panel of 32 unpacked weight rows of k elements.
 size_t panelBytes(int64_t k);
 // Unpacks elements [k0, k1) (multiples of 32; of 256 for the K-quants) of weight rows [row0,
 // row0 + 32) (rows at or past `rows` become zeros) into `panel`.
 void unpackRows(DType type, const uint8_t* weight, size_t rowBytes, int64_t rows, int64_t row0, int64_t k0,
                 int64_t k1, uint8_t* panel);
-// out[t * rows + row0 + r] = (panel row r) . (token t over [k0, k1)) + (accumulate ? out : bias),
-// for every token t of groups [g0, g1) (g0 and g1 even) below n and every row below `rows`;
-// the tokens were packed with k elements.
-void multiply(const uint8_t* panel, int64_t k0, int64_t k1, const uint8_t* packed, int64_t k, int64_t n, int64_t g0,
-              int64_t g1, int64_t row0, int64_t rows, const float* bias, bool accumulate, float* out);
+// Scratch for runTask with a block of `groups` token groups: one panel and the running sums.
+size_t taskScratchBytes(int64_t groups);
+// One task: out[t * rows + row0 + r] = (weight row row0 + r) . (token t), over elements [k0, k1),
+// plus (accumulate ? out : bias), for every token t of groups [g0, g1) (even) below n and every
+// row below `rows`; the tokens were packed with k elements. Unpacks the rows' elements kSubSlice
+// at a time from the mapped GGUF blocks into the panel in `scratch` (64-byte aligned).
+void runTask(DType type, const uint8_t* weight, size_t rowBytes, int64_t rows, int64_t row0, int64_t k0, int64_t k1,
+             const uint8_t* packed, int64_t k, int64_t n, int64_t g0, int64_t g1, const float* bias, bool accumulate,
+             float* out, uint8_t* scratch);
 
 // Loads the tile configuration on this thread; endTiles releases the tile state so that a
 // context switch need not save it.
