@@ -5,16 +5,29 @@
 // token count, never on the position, so a captured decode step stays valid as the context grows:
 // blocks beyond the current position just exit.
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/quant_blocks.cuh"
 
 namespace hearth::cuda {
 namespace {
 
-constexpr int kThreads = 128, kTile = 32, kMaxHeadDim = 256, kMaxGroup = 8;
+constexpr int kThreads = 128, kTile = 32, kMaxHeadDim = 256, kMaxGroup = 8, kVBatch = 8;
 
 template <bool F16>
 __device__ __forceinline__ float2 loadPair(const void* base, int64_t at) {
     if constexpr (F16) return __half22float2(*reinterpret_cast<const half2*>(static_cast<const __half*>(base) + at));
     else return *reinterpret_cast<const float2*>(static_cast<const float*>(base) + at);
+}
+// Four consecutive elements (at a multiple of 4: 8-byte aligned for half, 16 for float).
+template <bool F16>
+__device__ __forceinline__ float4 loadQuad(const void* base, int64_t at) {
+    if constexpr (F16) {
+        uint2 r = *reinterpret_cast<const uint2*>(static_cast<const __half*>(base) + at);
+        float2 lo = __half22float2(*reinterpret_cast<const half2*>(&r.x));
+        float2 hi = __half22float2(*reinterpret_cast<const half2*>(&r.y));
+        return make_float4(lo.x, lo.y, hi.x, hi.y);
+    } else {
+        return *reinterpret_cast<const float4*>(static_cast<const float*>(base) + at);
+    }
 }
 template <bool F16>
 __device__ __forceinline__ float loadOne(const void* base, int64_t at) {
@@ -25,7 +38,7 @@ __device__ __forceinline__ float loadOne(const void* base, int64_t at) {
 // Block (s, g, i): split s of the cache, the query heads of kv head g (up to kMaxGroup of them,
 // so each K and V row is read once for the whole group), token i.
 template <bool F16>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 4)
 attentionKernel(float* __restrict__ out, const float* __restrict__ q, const void* __restrict__ kCache,
                 const void* __restrict__ vCache, const int32_t* __restrict__ positions, AttentionArgs a,
                 float* __restrict__ partials) {
@@ -58,12 +71,24 @@ attentionKernel(float* __restrict__ out, const float* __restrict__ q, const void
     int pairs = static_cast<int>(D / 2), rowLanes = kThreads / pairs;
     int vp = tid % pairs, rl = tid / pairs;
     bool vOwner = rl < rowLanes;
+    bool quadK = D % 16 == 0 && reinterpret_cast<uintptr_t>(kCache) % 16 == 0;
     float2 acc[kMaxGroup];
 #pragma unroll
     for (int g = 0; g < kMaxGroup; ++g) acc[g] = make_float2(0.0f, 0.0f);
     __syncthreads();
 
     for (int64_t t0 = begin; t0 < end; t0 += kTile) {
+        int tileEnd = static_cast<int>(min(static_cast<int64_t>(kTile), end - t0));
+        const int64_t vBase = t0 * rowStride + kvh * D + 2 * vp;
+        // The first kVBatch V rows of this lane are loaded now, so their latency overlaps the
+        // scores and the softmax (decode: a block's chunk is one tile of ~16 rows).
+        float2 vPre[kVBatch];
+#pragma unroll
+        for (int u = 0; u < kVBatch; ++u) {
+            int pp = rl + u * rowLanes;
+            vPre[u] = make_float2(0.0f, 0.0f);
+            if (vOwner && pp < tileEnd) vPre[u] = loadPair<F16>(vCache, vBase + pp * rowStride);
+        }
         {
             // 4 lanes per cache row: row pp = 8 * warp + lane / 4, lane % 4 takes a quarter of
             // the dimensions; all loads of a lane are independent, so they overlap.
@@ -74,14 +99,28 @@ attentionKernel(float* __restrict__ out, const float* __restrict__ q, const void
             for (int g = 0; g < kMaxGroup; ++g) dot[g] = 0.0f;
             if (p < end) {
                 int64_t rowAt = p * rowStride + kvh * D;
-                // Lane part takes the pairs part, part + 4, ...: the four lanes of a row read
-                // neighbouring pairs (one 16-byte run of the row) and different smem banks of q.
-#pragma unroll 4
-                for (int64_t d = 2 * part; d < D; d += 8) {
-                    float2 kv = loadPair<F16>(kCache, rowAt + d);
+                if (quadK) {
+                    // Lane part takes the quads part, part + 4, ...: the four lanes of a row read
+                    // one 32-byte run of it (half) and different smem banks of q.
+#pragma unroll 8
+                    for (int64_t d = 4 * part; d < D; d += 16) {
+                        float4 kv = loadQuad<F16>(kCache, rowAt + d);
 #pragma unroll
-                    for (int g = 0; g < kMaxGroup; ++g) {
-                        if (g < G) dot[g] += qs[g * D + d] * kv.x + qs[g * D + d + 1] * kv.y;
+                        for (int g = 0; g < kMaxGroup; ++g) {
+                            if (g < G) {
+                                float4 qv = *reinterpret_cast<const float4*>(&qs[g * D + d]);
+                                dot[g] += qv.x * kv.x + qv.y * kv.y + qv.z * kv.z + qv.w * kv.w;
+                            }
+                        }
+                    }
+                } else {
+#pragma unroll 4
+                    for (int64_t d = 2 * part; d < D; d += 8) {
+                        float2 kv = loadPair<F16>(kCache, rowAt + d);
+#pragma unroll
+                        for (int g = 0; g < kMaxGroup; ++g) {
+                            if (g < G) dot[g] += qs[g * D + d] * kv.x + qs[g * D + d + 1] * kv.y;
+                        }
                     }
                 }
             }
@@ -95,7 +134,6 @@ attentionKernel(float* __restrict__ out, const float* __restrict__ q, const void
             }
         }
         __syncthreads();
-        int tileEnd = static_cast<int>(min(static_cast<int64_t>(kTile), end - t0));
         // Online softmax, one warp per head: lane pp holds row pp of the tile.
         for (int g = warp; g < G; g += kThreads / gpu::kWarp) {
             float sc = lane < tileEnd ? scores[g][lane] : -INFINITY;
@@ -118,9 +156,22 @@ attentionKernel(float* __restrict__ out, const float* __restrict__ q, const void
                 acc[g].x *= c;
                 acc[g].y *= c;
             }
-            const int64_t base = t0 * rowStride + kvh * D + 2 * vp;
-            for (int pp = rl; pp < tileEnd; pp += rowLanes) {
-                float2 v = loadPair<F16>(vCache, base + pp * rowStride);
+#pragma unroll
+            for (int u = 0; u < kVBatch; ++u) {
+                int pp = rl + u * rowLanes;
+                if (pp < tileEnd) {
+#pragma unroll
+                    for (int g = 0; g < kMaxGroup; ++g) {
+                        if (g < G) {
+                            float w = scores[g][pp];
+                            acc[g].x += w * vPre[u].x;
+                            acc[g].y += w * vPre[u].y;
+                        }
+                    }
+                }
+            }
+            for (int pp = rl + kVBatch * rowLanes; pp < tileEnd; pp += rowLanes) {
+                float2 v = loadPair<F16>(vCache, vBase + pp * rowStride);
 #pragma unroll
                 for (int g = 0; g < kMaxGroup; ++g) {
                     if (g < G) {
@@ -169,7 +220,7 @@ constexpr int kCombineThreads = 512;
 // One block a head: warp 0 weighs the splits, then `slices` groups of D threads each sum every
 // slices-th split (all their loads independent) and the groups are added in shared memory.
 __global__ void __launch_bounds__(kCombineThreads)
-combineKernel(float* __restrict__ out, const float* __restrict__ partials, AttentionArgs a) {
+combineKernel(float* __restrict__ out, const float* __restrict__ partials, AttentionArgs a, Q8Buffer q8) {
     gpu::dependencyWait();
     __shared__ float factor[64];
     __shared__ float invDen;
@@ -202,7 +253,13 @@ combineKernel(float* __restrict__ out, const float* __restrict__ partials, Atten
     __syncthreads();
     if (tid < D) {
         for (int r = 1; r < slices; ++r) num += sums[r * D + tid];
-        out[(static_cast<int64_t>(i) * a.heads + h) * D + tid] = num * invDen;
+        int64_t at = h * D + tid, k = a.heads * D;
+        float v = num * invDen;
+        out[i * k + at] = v;
+        if (q8.qs) {  // D % 32 == 0: every chunk of 32 lies in one head, one warp
+            quantizeChunk(v, static_cast<int8_t*>(q8.qs) + i * k + (at - tid % gpu::kWarp),
+                          static_cast<float2*>(q8.ds) + i * (k / 32) + at / 32, tid % gpu::kWarp);
+        }
     }
 }
 
@@ -224,16 +281,20 @@ size_t attentionPartialFloats(const AttentionArgs& a) {
     return a.splits > 1 ? static_cast<size_t>(a.n * a.heads * a.splits * (a.headDim + 2)) : 0;
 }
 
-void attention(float* out, const float* q, const void* kCache, const void* vCache, const int32_t* positions,
-               const AttentionArgs& a, float* partials, gpuStream_t stream) {
+bool attention(float* out, const float* q, const void* kCache, const void* vCache, const int32_t* positions,
+               const AttentionArgs& a, float* partials, gpuStream_t stream, const Q8Buffer& q8) {
     int64_t perKv = a.heads / a.kvHeads, chunks = (perKv + kMaxGroup - 1) / kMaxGroup;
     dim3 grid(static_cast<unsigned>(a.splits), static_cast<unsigned>(a.kvHeads * chunks), static_cast<unsigned>(a.n));
     if (a.f16Cache) gpu::launch(attentionKernel<true>, grid, kThreads, 0, stream, out, q, kCache, vCache, positions, a, partials);
     else gpu::launch(attentionKernel<false>, grid, kThreads, 0, stream, out, q, kCache, vCache, positions, a, partials);
     if (a.splits > 1) {
-        dim3 grid(static_cast<unsigned>(a.heads), static_cast<unsigned>(a.n));
-        gpu::launch(combineKernel, grid, kCombineThreads, 0, stream, out, partials, a);
+        bool quantize = q8.qs && a.headDim % 32 == 0;
+        dim3 mergeGrid(static_cast<unsigned>(a.heads), static_cast<unsigned>(a.n));
+        gpu::launch(combineKernel, mergeGrid, kCombineThreads, 0, stream, out, partials, a,
+                    quantize ? q8 : Q8Buffer{});
+        return quantize;
     }
+    return false;
 }
 
 }  // namespace hearth::cuda

@@ -117,6 +117,15 @@ private:
         const float* mvX = nullptr;
         Q8Buffer mvXq;
         Tensor mvIn, mvOut;
+        // Decode attention, held for the projection that reads its output:
+        //   attention -> matmul(out)        the split merge also quantizes out for the mat-vec
+        bool attention = false;
+        AttentionArgs attArgs{};
+        float *attOut = nullptr, *attPartials = nullptr;
+        const float* attQ = nullptr;
+        const void *attK = nullptr, *attV = nullptr;
+        const int32_t* attPos = nullptr;
+        Tensor attOutTensor;
     };
     Pending pending_;
     bool fuse_ = true;

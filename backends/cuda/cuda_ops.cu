@@ -60,6 +60,10 @@ void CudaBackend::flush() {
         return;
     }
     Pending p = std::exchange(pending_, Pending{});
+    if (p.attention) {
+        cuda::attention(p.attOut, p.attQ, p.attK, p.attV, p.attPos, p.attArgs, p.attPartials, stream_);
+        afterLaunch("attention");
+    }
     if (p.matVec) {
         matVec(p.mvType, &p.mvJob, 1, p.mvK, p.mvX, p.mvXq, p.mvN, stream_);
         afterLaunch("matmul");
@@ -174,7 +178,14 @@ void CudaBackend::matmul(const Tensor& x, std::span<const Projection> projection
     // One preparation of x serves every projection of this call (q/k/v, gate/up); it also runs
     // the norm / SiLU that produced x, if that was held back.
     Q8Buffer xq = needQ8 ? q8Layout(scratch(kScratchQ8, q8_1Bytes(k, n)), k, n) : Q8Buffer{};
-    if (pending_.prep && same(pending_.out, x) && pending_.out.ne[0] == k) {
+    if (pending_.attention && same(pending_.attOutTensor, x) &&
+        k == pending_.attArgs.heads * pending_.attArgs.headDim && n == pending_.attArgs.n) {
+        Pending p = std::exchange(pending_, Pending{});
+        bool quantized = cuda::attention(p.attOut, p.attQ, p.attK, p.attV, p.attPos, p.attArgs, p.attPartials,
+                                         stream_, xq);
+        afterLaunch("attention");
+        if (xq.qs && !quantized) launchPrep(Prep::Quantize, x, nullptr, nullptr, nullptr, nullptr, 0.0f, k, n, xq);
+    } else if (pending_.prep && same(pending_.out, x) && pending_.out.ne[0] == k) {
         Pending p = std::exchange(pending_, Pending{});
         if (blas) {  // the prep also makes the half input
             auto opt = [&](const Tensor& t) { return t.valid() ? ptr<float>(t, "activation") : nullptr; };
@@ -386,8 +397,23 @@ void CudaBackend::attention(const Tensor& out, const Tensor& q, const Tensor& kC
     if (size_t floats = attentionPartialFloats(args)) {
         partials = static_cast<float*>(scratch(kScratchAttention, floats * sizeof(float)));
     }
-    cuda::attention(ptr<float>(out, "attention"), ptr<float>(q, "attention"), ptr<void>(kCache, "attention"),
-                    ptr<void>(vCache, "attention"), ptr<int32_t>(positions, "attention"), args, partials, stream_);
+    auto* o = ptr<float>(out, "attention");
+    const auto* qp = ptr<float>(q, "attention");
+    const void *kp = ptr<void>(kCache, "attention"), *vp = ptr<void>(vCache, "attention");
+    const auto* pp = ptr<int32_t>(positions, "attention");
+    if (fuse_ && args.splits > 1 && headDim % 32 == 0) {  // held: the next matmul may take q8 from it
+        pending_.attention = true;
+        pending_.attArgs = args;
+        pending_.attOut = o;
+        pending_.attPartials = partials;
+        pending_.attQ = qp;
+        pending_.attK = kp;
+        pending_.attV = vp;
+        pending_.attPos = pp;
+        pending_.attOutTensor = out;
+        return;
+    }
+    cuda::attention(o, qp, kp, vp, pp, args, partials, stream_);
     afterLaunch("attention");
 }
 

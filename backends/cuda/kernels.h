@@ -111,8 +111,10 @@ struct AttentionArgs {
 // Floats of scratch the split-K attention needs.
 size_t attentionPartialFloats(const AttentionArgs& args);
 int attentionSplits(int64_t heads, int64_t kvHeads, int64_t n, int64_t ctx, int multiprocessors);
-void attention(float* out, const float* q, const void* kCache, const void* vCache, const int32_t* positions,
-               const AttentionArgs& args, float* partials, gpuStream_t stream);
+// With q8 set and args.splits > 1 and headDim % 32 == 0, the split merge also writes out in q8
+// form (out as {heads * headDim, n}, the input of the output projection); returns whether it did.
+bool attention(float* out, const float* q, const void* kCache, const void* vCache, const int32_t* positions,
+               const AttentionArgs& args, float* partials, gpuStream_t stream, const Q8Buffer& q8 = {});
 
 void siluMul(float* out, const float* gate, const float* up, int64_t count, gpuStream_t stream);
 void add(float* out, const float* a, const float* b, int64_t count, gpuStream_t stream);

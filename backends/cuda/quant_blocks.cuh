@@ -24,6 +24,17 @@ struct Q8Ref {
     const float2* ds;  // one pair per block
 };
 
+// Quantizes one 32-value chunk held one value per lane of a full warp into the q8 layout above;
+// lane 0 writes the (scale, scale * sum) pair.
+__device__ __forceinline__ void quantizeChunk(float v, int8_t* qs, float2* ds, int lane) {
+    float amax = gpu::warpMax(fabsf(v));
+    float d = amax / 127.0f;
+    int qv = d > 0.0f ? max(-127, min(127, __float2int_rn(v / d))) : 0;
+    float sum = gpu::warpSum(static_cast<float>(qv));
+    qs[lane] = static_cast<int8_t>(qv);
+    if (lane == 0) *ds = make_float2(d, d * sum);
+}
+
 __device__ __forceinline__ uint32_t load2x16(const uint8_t* p) {  // p is 2-aligned
     const uint16_t* h = reinterpret_cast<const uint16_t*>(p);
     return static_cast<uint32_t>(h[0]) | (static_cast<uint32_t>(h[1]) << 16);
@@ -310,12 +321,16 @@ template <> struct Dot<DType::Q6_K> {
         v[1] = (ql1 & 0x0F0F0F0F) | (((qh >> 2) & 0x03030303) << 4);
         v[2] = ((ql0 >> 4) & 0x0F0F0F0F) | (((qh >> 4) & 0x03030303) << 4);
         v[3] = ((ql1 >> 4) & 0x0F0F0F0F) | (((qh >> 6) & 0x03030303) << 4);
+        // The four q8 scales of this half in two 16-byte loads (x.ds is 64-byte aligned here).
+        const float4* ds4 = reinterpret_cast<const float4*>(x.ds);
+        float4 dLo = ds4[2 * h], dHi = ds4[2 * h + 1];
+        const float xd[4] = {dLo.x, dLo.z, dHi.x, dHi.z};
         float acc = 0.0f;
 #pragma unroll
         for (int quarter = 0; quarter < 4; ++quarter) {
             int blk = 4 * h + quarter;
             int s = gpu::dot4(gpu::sub4(v[quarter], 0x20202020), x.qs[8 * blk + c], 0);
-            acc += sc[2 * quarter] * x.ds[blk].x * s;
+            acc += sc[2 * quarter] * xd[quarter] * s;
         }
         return loadHalf(b + 208) * acc;
     }
