@@ -88,11 +88,10 @@ HEARTH_DECODE_TARGET void dotQ4_0Decode(int64_t k, const void* weight, const voi
 }
 
 // The eight 6-bit scales and mins of a Q4_K block as 16 bytes (scales 0-7, then mins 0-7),
-// unpacked with 128-bit operations from the 12 packed bytes (see scalesMinsK).
+// unpacked with 128-bit operations from the 12 packed bytes (see scalesMinsK). The 16-byte load
+// also takes the first 4 quant bytes, which no lane of the result uses.
 HEARTH_DECODE_TARGET inline __m128i q4kScalesMins(const uint8_t* packed) {
-    uint32_t w[3];
-    std::memcpy(w, packed, 12);
-    const __m128i v = _mm_setr_epi32(static_cast<int>(w[0]), static_cast<int>(w[1]), static_cast<int>(w[2]), 0);
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
     const __m128i low6 = _mm_and_si128(v, _mm_set1_epi32(0x3f3f3f3f));  // scales 0-3, mins 0-3
     const __m128i top2 = _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(v, 6), _mm_set1_epi32(0x03030303)), 4);
     // Bytes 8-11 hold the low nibbles of scales 4-7 (low half) and mins 4-7 (high half).
@@ -102,32 +101,33 @@ HEARTH_DECODE_TARGET inline __m128i q4kScalesMins(const uint8_t* packed) {
     return _mm_unpacklo_epi32(low6, high);
 }
 
-// vpermb indices that spread the scales of sub-blocks (2p + h, 2p + 2 + h), h = 0 (low nibbles)
-// or 1 (high), over the 16 dword lanes of the dpbusd result for quant bytes 64p..64p+63 (8 lanes
-// each), as the low byte of each lane; the other three bytes are masked to zero.
+// vpermb indices for Q4_K: after packing the dpbusd sums of quant bytes 64p..64p+63 (low
+// nibbles: sub-blocks 4p and 4p+2, 8 dword lanes each; high nibbles: 4p+1 and 4p+3) to 16 bits,
+// each 128-bit lane holds 4 low-nibble then 4 high-nibble sums; the index gives every 16-bit word
+// its sub-block's scale as its low byte (the odd bytes are masked to zero).
 struct Q4KDecodeTables {
-    uint8_t scale[4][64];
+    uint8_t scale[2][64];
 };
 constexpr Q4KDecodeTables makeQ4KDecodeTables() {
     Q4KDecodeTables t{};
-    for (int v = 0; v < 4; ++v) {
-        const int p = v / 2, h = v % 2;
-        for (int lane = 0; lane < 16; ++lane) t.scale[v][4 * lane] = static_cast<uint8_t>(4 * p + 2 * (lane / 8) + h);
-    }
+    for (int p = 0; p < 2; ++p)
+        for (int word = 0; word < 32; ++word) {
+            const int lane = word / 8, high = (word % 8) / 4;
+            t.scale[p][2 * word] = static_cast<uint8_t>(4 * p + 2 * (lane / 2) + high);
+        }
     return t;
 }
 alignas(64) constexpr Q4KDecodeTables kQ4KDecode = makeQ4KDecodeTables();
 
 // Q4_K against Q8KN (see kernels.h): the 128 quant bytes as two 64-byte vectors whose low and
 // high nibbles meet the activations in their own order; dpbusd leaves 8 partial sums per
-// sub-block, which dpwssd weights with the sub-block's 6-bit scale (the sums fit in 16 bits).
+// sub-block, which are packed to 16 bits and weighted with the 6-bit scales by dpwssd.
 HEARTH_DECODE_TARGET void dotQ4_KDecode(int64_t k, const void* weight, const void* act, size_t stride, int cols,
                                         float* out) {
     const int64_t nb = k / kQKK;
     const __m512i low4 = _mm512_set1_epi8(0x0F);
-    const __mmask64 lowBytes = 0x1111111111111111ull;  // byte 0 of each dword
-    __m512i scaleIdx[4];
-    for (int v = 0; v < 4; ++v) scaleIdx[v] = _mm512_load_si512(kQ4KDecode.scale[v]);
+    const __mmask64 lowBytes = 0x5555555555555555ull;  // byte 0 of each 16-bit word
+    const __m512i scaleIdx[2] = {_mm512_load_si512(kQ4KDecode.scale[0]), _mm512_load_si512(kQ4KDecode.scale[1])};
     for (int c = 0; c < cols; ++c) {
         const auto* w = static_cast<const BlockQ4_K*>(weight);
         const auto* a = static_cast<const uint8_t*>(act) + static_cast<size_t>(c) * stride;
@@ -149,16 +149,15 @@ HEARTH_DECODE_TARGET void dotQ4_KDecode(int64_t k, const void* weight, const voi
                 const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
                 const __m512i sLo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(ab + 128 * p));
                 const __m512i sHi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_loadu_si512(ab + 128 * p + 64));
-                isum = _mm512_dpwssd_epi32(isum, sLo, _mm512_maskz_permutexvar_epi8(lowBytes, scaleIdx[2 * p], sm512));
-                isum = _mm512_dpwssd_epi32(isum, sHi, _mm512_maskz_permutexvar_epi8(lowBytes, scaleIdx[2 * p + 1], sm512));
+                // Both fit 16 bits (4 products of at most 15 * 127), so one dpwssd scales them.
+                const __m512i sums16 = _mm512_packs_epi32(sLo, sHi);
+                isum = _mm512_dpwssd_epi32(isum, sums16, _mm512_maskz_permutexvar_epi8(lowBytes, scaleIdx[p], sm512));
             }
             // min j times the sum of sub-block j's activations, in 16-bit pairs.
             const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
             const __m128i minSum = _mm_madd_epi16(mins, _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab + 256)));
-            uint32_t dBits;
-            std::memcpy(&dBits, &b, 4);
             // [d, dmin] * the activation scale.
-            const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dBits))),
+            const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_loadu_si32(&b)),
                                          _mm_broadcast_ss(reinterpret_cast<const float*>(ab + 272)));
             acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_broadcastss_ps(dd), acc);
             accMin = _mm_fmadd_ps(_mm_cvtepi32_ps(minSum), _mm_shuffle_ps(dd, dd, 0x55), accMin);
@@ -169,18 +168,19 @@ HEARTH_DECODE_TARGET void dotQ4_KDecode(int64_t k, const void* weight, const voi
     }
 }
 
-// vpermw indices for Q6_K: the result for quant bytes 64h..64h+63 of ql has one 16-element
-// sub-block per 128-bit lane (8h + L for the low nibbles, 8h + 4 + L for the high ones); each
-// dword lane gets its sub-block's scale in its low 16 bits, the odd words are masked to zero.
+// vpermw indices for Q6_K: the dpbusd sums of ql bytes 64h..64h+63 have one 16-element
+// sub-block per 128-bit lane (8h + L for the low nibbles, 8h + 4 + L for the high ones); packed
+// to 16 bits, lane L holds 4 low-nibble then 4 high-nibble sums, and each word gets its
+// sub-block's scale.
 struct Q6KDecodeTables {
-    uint16_t scale[4][32];
+    uint16_t scale[2][32];
     uint16_t shiftLo[32];  // where qh's 2 bits for the low nibbles go: << 4 (bytes 0-31), << 2
     uint16_t shiftHi[32];  // and for the high nibbles: >> 0, >> 2
 };
 constexpr Q6KDecodeTables makeQ6KDecodeTables() {
     Q6KDecodeTables t{};
-    for (int v = 0; v < 4; ++v)
-        for (int lane = 0; lane < 16; ++lane) t.scale[v][2 * lane] = static_cast<uint16_t>(8 * (v / 2) + 4 * (v % 2) + lane / 4);
+    for (int h = 0; h < 2; ++h)
+        for (int word = 0; word < 32; ++word) t.scale[h][word] = static_cast<uint16_t>(8 * h + 4 * ((word % 8) / 4) + word / 8);
     for (int word = 0; word < 32; ++word) {
         t.shiftLo[word] = word < 16 ? 4 : 2;
         t.shiftHi[word] = word < 16 ? 0 : 2;
@@ -192,16 +192,15 @@ alignas(64) constexpr Q6KDecodeTables kQ6KDecode = makeQ6KDecodeTables();
 // Q6_K against plain Q8_K: within each 128-element half, ql's 64 bytes meet activations
 // 128h..128h+63 with their low nibbles and the next 64 with their high ones, in order, so the
 // activations need no reordering. qh (32 bytes, read twice) supplies bits 4-5 by a per-half shift
-// and a masked merge; dpbusd's partial sums (< 2^15 even for 6-bit quants) are weighted with the
-// signed 8-bit scales by dpwssd, and the stored +32 comes out through the 16-element sums.
+// and a masked merge; dpbusd's partial sums (< 2^15 even for 6-bit quants) are packed to 16 bits
+// and weighted with the signed 8-bit scales by dpwssd; the stored +32 comes out through the
+// 16-element sums.
 HEARTH_DECODE_TARGET void dotQ6_KDecode(int64_t k, const void* weight, const void* act, size_t stride, int cols,
                                         float* out) {
     const int64_t nb = k / kQKK;
     const __m512i low4 = _mm512_set1_epi8(0x0F), top2 = _mm512_set1_epi8(0x30);
     const __m512i shiftLo = _mm512_load_si512(kQ6KDecode.shiftLo), shiftHi = _mm512_load_si512(kQ6KDecode.shiftHi);
-    const __mmask32 lowWords = 0x55555555u;
-    __m512i scaleIdx[4];
-    for (int v = 0; v < 4; ++v) scaleIdx[v] = _mm512_load_si512(kQ6KDecode.scale[v]);
+    const __m512i scaleIdx[2] = {_mm512_load_si512(kQ6KDecode.scale[0]), _mm512_load_si512(kQ6KDecode.scale[1])};
     for (int c = 0; c < cols; ++c) {
         const auto* w = static_cast<const BlockQ6_K*>(weight);
         const auto* a = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) + static_cast<size_t>(c) * stride);
@@ -223,8 +222,8 @@ HEARTH_DECODE_TARGET void dotQ6_KDecode(int64_t k, const void* weight, const voi
                                                              _mm512_srlv_epi16(qh, shiftHi), top2, 0xF8);
                 const __m512i sLo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(ab.qs + 128 * h));
                 const __m512i sHi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_loadu_si512(ab.qs + 128 * h + 64));
-                isum = _mm512_dpwssd_epi32(isum, sLo, _mm512_maskz_permutexvar_epi16(lowWords, scaleIdx[2 * h], sc));
-                isum = _mm512_dpwssd_epi32(isum, sHi, _mm512_maskz_permutexvar_epi16(lowWords, scaleIdx[2 * h + 1], sc));
+                // At most 4 * 63 * 127 < 2^15: the packed sums are exact.
+                isum = _mm512_dpwssd_epi32(isum, _mm512_packs_epi32(sLo, sHi), _mm512_permutexvar_epi16(scaleIdx[h], sc));
             }
             // The stored quants are q + 32: subtract 32 * scale * (the sub-block's activation sum).
             const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.bsums)));
