@@ -403,7 +403,7 @@ void fill(KernelTable& t, const char* name) {
     slot(DType::Q4_1) = dotQ4_1I;
     t.act[static_cast<uint32_t>(DType::Q4_1)] = ActFormat::Q8I;
     t.act[static_cast<uint32_t>(DType::Q6_K)] = ActFormat::Q8K6I;
-    if (__builtin_cpu_supports("avx512vbmi")) {
+    if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni")) {
         t.dot1[static_cast<uint32_t>(DType::Q4_0)] = dotQ4_0Decode;
         t.act1[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8N4;
         t.dot1[static_cast<uint32_t>(DType::Q4_K)] = dotQ4_KDecode;
