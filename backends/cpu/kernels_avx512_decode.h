@@ -34,7 +34,8 @@ constexpr Q40DecodeTables makeQ40DecodeTables() {
     Q40DecodeTables t{};
     for (int lane = 0; lane < 4; ++lane)
         for (int b = 0; b < 4; ++b)
-            for (int i = 0; i < 4; ++i) t.qs[16 * lane + 4 * b + i] = static_cast<uint8_t>(18 * b + 2 + 4 * lane + i);
+            for (int i = 0; i < 4; ++i)
+                t.qs[16 * lane + 4 * b + i] = static_cast<uint8_t>(18 * b + 2 + 4 * lane + i);
     for (int h = 0; h < 32; ++h) {
         t.d[2 * h] = static_cast<uint8_t>(18 * (h % 4));
         t.d[2 * h + 1] = static_cast<uint8_t>(18 * (h % 4) + 1);
@@ -65,8 +66,8 @@ HEARTH_DECODE_TARGET inline __m512 q40DecodeGroup(const uint8_t* blk, const uint
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(dw, da), acc);
 }
 
-HEARTH_DECODE_TARGET void dotQ4_0Decode(int64_t k, const void* weight, const void* act, size_t stride, int cols,
-                                        float* out) {
+HEARTH_DECODE_TARGET void dotQ4_0Decode(int64_t k, const void* weight, const void* act, size_t stride,
+                                        int cols, float* out) {
     const int64_t nb = k / kQK, groups = nb / kDecodeGroup;
     const __m512i qsIdx = _mm512_load_si512(kQ40Decode.qs), dIdx = _mm512_load_si512(kQ40Decode.d);
     for (int c = 0; c < cols; ++c) {
@@ -102,7 +103,8 @@ HEARTH_DECODE_TARGET inline __m128i q4kScalesMins(const uint8_t* packed) {
     const __m128i top2 = _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(v, 6), _mm_set1_epi32(0x03030303)), 4);
     // Bytes 8-11 hold the low nibbles of scales 4-7 (low half) and mins 4-7 (high half).
     const __m128i s2 = _mm_shuffle_epi32(v, 0xAA);
-    const __m128i nib = _mm_and_si128(_mm_srlv_epi32(s2, _mm_setr_epi32(0, 4, 0, 0)), _mm_set1_epi32(0x0f0f0f0f));
+    const __m128i nib =
+        _mm_and_si128(_mm_srlv_epi32(s2, _mm_setr_epi32(0, 4, 0, 0)), _mm_set1_epi32(0x0f0f0f0f));
     const __m128i high = _mm_or_si128(nib, top2);  // scales 4-7, mins 4-7
     return _mm_unpacklo_epi32(low6, high);
 }
@@ -128,12 +130,13 @@ alignas(64) constexpr Q4KDecodeTables kQ4KDecode = makeQ4KDecodeTables();
 // Q4_K against Q8KN (see kernels.h): the 128 quant bytes as two 64-byte vectors whose low and
 // high nibbles meet the activations in their own order; dpbusd leaves 8 partial sums per
 // sub-block, which are packed to 16 bits and weighted with the 6-bit scales by dpwssd.
-HEARTH_DECODE_TARGET void dotQ4_KDecode(int64_t k, const void* weight, const void* act, size_t stride, int cols,
-                                        float* out) {
+HEARTH_DECODE_TARGET void dotQ4_KDecode(int64_t k, const void* weight, const void* act, size_t stride,
+                                        int cols, float* out) {
     const int64_t nb = k / kQKK;
     const __m512i low4 = _mm512_set1_epi8(0x0F);
     const __mmask64 lowBytes = 0x5555555555555555ull;  // byte 0 of each 16-bit word
-    const __m512i scaleIdx[2] = {_mm512_load_si512(kQ4KDecode.scale[0]), _mm512_load_si512(kQ4KDecode.scale[1])};
+    const __m512i scaleIdx[2] = {_mm512_load_si512(kQ4KDecode.scale[0]),
+                                 _mm512_load_si512(kQ4KDecode.scale[1])};
     for (int c = 0; c < cols; ++c) {
         const auto* w = static_cast<const BlockQ4_K*>(weight);
         const auto* a = static_cast<const uint8_t*>(act) + static_cast<size_t>(c) * stride;
@@ -153,15 +156,19 @@ HEARTH_DECODE_TARGET void dotQ4_KDecode(int64_t k, const void* weight, const voi
                 const __m512i q = _mm512_loadu_si512(b.qs + 64 * p);
                 const __m512i lo = _mm512_and_si512(q, low4);
                 const __m512i hi = highNibbles(q);
-                const __m512i sLo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(ab + 128 * p));
-                const __m512i sHi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_loadu_si512(ab + 128 * p + 64));
+                const __m512i sLo =
+                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(ab + 128 * p));
+                const __m512i sHi =
+                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_loadu_si512(ab + 128 * p + 64));
                 // Both fit 16 bits (4 products of at most 15 * 127), so one dpwssd scales them.
                 const __m512i sums16 = _mm512_packs_epi32(sLo, sHi);
-                isum = _mm512_dpwssd_epi32(isum, sums16, _mm512_maskz_permutexvar_epi8(lowBytes, scaleIdx[p], sm512));
+                isum = _mm512_dpwssd_epi32(isum, sums16,
+                                           _mm512_maskz_permutexvar_epi8(lowBytes, scaleIdx[p], sm512));
             }
             // min j times the sum of sub-block j's activations, in 16-bit pairs.
             const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
-            const __m128i minSum = _mm_madd_epi16(mins, _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab + 256)));
+            const __m128i minSum =
+                _mm_madd_epi16(mins, _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab + 256)));
             // [d, dmin] * the activation scale.
             const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_loadu_si32(&b)),
                                          _mm_broadcast_ss(reinterpret_cast<const float*>(ab + 272)));
@@ -186,7 +193,8 @@ struct Q6KDecodeTables {
 constexpr Q6KDecodeTables makeQ6KDecodeTables() {
     Q6KDecodeTables t{};
     for (int h = 0; h < 2; ++h)
-        for (int word = 0; word < 32; ++word) t.scale[h][word] = static_cast<uint16_t>(8 * h + 4 * ((word % 8) / 4) + word / 8);
+        for (int word = 0; word < 32; ++word)
+            t.scale[h][word] = static_cast<uint16_t>(8 * h + 4 * ((word % 8) / 4) + word / 8);
     for (int word = 0; word < 32; ++word) {
         t.shiftLo[word] = word < 16 ? 4 : 2;
         t.shiftHi[word] = word < 16 ? 0 : 2;
@@ -201,38 +209,48 @@ alignas(64) constexpr Q6KDecodeTables kQ6KDecode = makeQ6KDecodeTables();
 // and a masked merge; dpbusd's partial sums (< 2^15 even for 6-bit quants) are packed to 16 bits
 // and weighted with the signed 8-bit scales by dpwssd; the stored +32 comes out through the
 // 16-element sums.
-HEARTH_DECODE_TARGET void dotQ6_KDecode(int64_t k, const void* weight, const void* act, size_t stride, int cols,
-                                        float* out) {
+HEARTH_DECODE_TARGET void dotQ6_KDecode(int64_t k, const void* weight, const void* act, size_t stride,
+                                        int cols, float* out) {
     const int64_t nb = k / kQKK;
     const __m512i low4 = _mm512_set1_epi8(0x0F), top2 = _mm512_set1_epi8(0x30);
-    const __m512i shiftLo = _mm512_load_si512(kQ6KDecode.shiftLo), shiftHi = _mm512_load_si512(kQ6KDecode.shiftHi);
-    const __m512i scaleIdx[2] = {_mm512_load_si512(kQ6KDecode.scale[0]), _mm512_load_si512(kQ6KDecode.scale[1])};
+    const __m512i shiftLo = _mm512_load_si512(kQ6KDecode.shiftLo),
+                  shiftHi = _mm512_load_si512(kQ6KDecode.shiftHi);
+    const __m512i scaleIdx[2] = {_mm512_load_si512(kQ6KDecode.scale[0]),
+                                 _mm512_load_si512(kQ6KDecode.scale[1])};
     for (int c = 0; c < cols; ++c) {
         const auto* w = static_cast<const BlockQ6_K*>(weight);
-        const auto* a = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) + static_cast<size_t>(c) * stride);
+        const auto* a = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) +
+                                                           static_cast<size_t>(c) * stride);
         __m512 acc = _mm512_setzero_ps();
         for (int64_t ib = 0; ib < nb; ++ib) {
             const BlockQ6_K& b = w[ib];
             const BlockQ8_K& ab = a[ib];
             const char* ahead = reinterpret_cast<const char*>(&b) + kDecodePrefetchBytes;
             for (int line = 0; line < 4; ++line) _mm_prefetch(ahead + 64 * line, _MM_HINT_T1);
-            const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+            const __m256i sc16 =
+                _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
             const __m512i sc = _mm512_castsi256_si512(sc16);
             __m512i isum = _mm512_setzero_si512();
             for (int h = 0; h < 2; ++h) {
                 const __m512i ql = _mm512_loadu_si512(b.ql + 64 * h);
-                const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h)));
+                const __m512i qh = _mm512_broadcast_i64x4(
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h)));
                 // a | (b & c): the nibble with the two top bits put in place.
-                const __m512i lo = _mm512_ternarylogic_epi32(_mm512_and_si512(ql, low4), _mm512_sllv_epi16(qh, shiftLo), top2, 0xF8);
-                const __m512i hi = _mm512_ternarylogic_epi32(highNibbles(ql),
-                                                             _mm512_srlv_epi16(qh, shiftHi), top2, 0xF8);
-                const __m512i sLo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(ab.qs + 128 * h));
-                const __m512i sHi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_loadu_si512(ab.qs + 128 * h + 64));
+                const __m512i lo = _mm512_ternarylogic_epi32(_mm512_and_si512(ql, low4),
+                                                             _mm512_sllv_epi16(qh, shiftLo), top2, 0xF8);
+                const __m512i hi =
+                    _mm512_ternarylogic_epi32(highNibbles(ql), _mm512_srlv_epi16(qh, shiftHi), top2, 0xF8);
+                const __m512i sLo =
+                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(ab.qs + 128 * h));
+                const __m512i sHi =
+                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_loadu_si512(ab.qs + 128 * h + 64));
                 // At most 4 * 63 * 127 < 2^15: the packed sums are exact.
-                isum = _mm512_dpwssd_epi32(isum, _mm512_packs_epi32(sLo, sHi), _mm512_permutexvar_epi16(scaleIdx[h], sc));
+                isum = _mm512_dpwssd_epi32(isum, _mm512_packs_epi32(sLo, sHi),
+                                           _mm512_permutexvar_epi16(scaleIdx[h], sc));
             }
             // The stored quants are q + 32: subtract 32 * scale * (the sub-block's activation sum).
-            const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.bsums)));
+            const __m256i bias =
+                _mm256_madd_epi16(sc16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.bsums)));
             isum = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(bias, 5)));
             acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(halfToFloat(b.d) * ab.d), acc);
         }

@@ -35,10 +35,14 @@ std::vector<float> makeInputs(Inputs kind, size_t count, std::mt19937& rng) {
 
 const char* name(Inputs kind) {
     switch (kind) {
-        case Inputs::Mixed: return "mixed";
-        case Inputs::Negative: return "negative";
-        case Inputs::Positive: return "positive";
-        case Inputs::Extreme: return "extreme";
+        case Inputs::Mixed:
+            return "mixed";
+        case Inputs::Negative:
+            return "negative";
+        case Inputs::Positive:
+            return "positive";
+        case Inputs::Extreme:
+            return "extreme";
     }
     return "";
 }
@@ -53,13 +57,15 @@ private slots:
         std::mt19937 rng(7);
         int checked = 0;
         for (const cpu::KernelTable* table : cpu::availableKernels()) {
-            for (DType type : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+            for (DType type : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q5_K,
+                               DType::Q6_K}) {
                 const auto id = static_cast<uint32_t>(type);
                 if (!table->dot1[id]) continue;  // no decode kernel: matmul uses dot[] at n = 1 too
                 for (int64_t k : {256, 768, 896, 2048, 4864}) {
                     if (k % dtypeTraits(type)->blockSize != 0) continue;
                     for (Inputs wKind : {Inputs::Mixed, Inputs::Extreme, Inputs::Positive})
-                        for (Inputs xKind : {Inputs::Mixed, Inputs::Negative, Inputs::Positive, Inputs::Extreme}) {
+                        for (Inputs xKind :
+                             {Inputs::Mixed, Inputs::Negative, Inputs::Positive, Inputs::Extreme}) {
                             checkRows(*table, type, k, wKind, xKind, rng);
                             if (QTest::currentTestFailed()) return;
                             ++checked;
@@ -72,7 +78,8 @@ private slots:
     }
 
 private:
-    void checkRows(const cpu::KernelTable& table, DType type, int64_t k, Inputs wKind, Inputs xKind, std::mt19937& rng) {
+    void checkRows(const cpu::KernelTable& table, DType type, int64_t k, Inputs wKind, Inputs xKind,
+                   std::mt19937& rng) {
         const int64_t rows = 4;
         const auto w = makeInputs(wKind, static_cast<size_t>(rows * k), rng);
         const auto x = makeInputs(xKind, static_cast<size_t>(k), rng);
@@ -86,12 +93,14 @@ private:
             cpu::quantizeActivation(format, x.data(), act.data(), k);
             std::vector<float> out(static_cast<size_t>(rows));
             for (int64_t r = 0; r < rows; ++r)
-                dot(k, bytes.data() + rowBytes * static_cast<size_t>(r), act.data(), act.size(), 1, &out[static_cast<size_t>(r)]);
+                dot(k, bytes.data() + rowBytes * static_cast<size_t>(r), act.data(), act.size(), 1,
+                    &out[static_cast<size_t>(r)]);
             return out;
         };
         const auto decode = run(1), matrix = run(cpu::kMaxCols);
-        const std::string what = std::string(table.name) + " " + std::string(dtypeName(type)) + " k=" +
-                                 std::to_string(k) + " weights " + name(wKind) + ", inputs " + name(xKind);
+        const std::string what = std::string(table.name) + " " + std::string(dtypeName(type)) +
+                                 " k=" + std::to_string(k) + " weights " + name(wKind) + ", inputs " +
+                                 name(xKind);
         for (int64_t r = 0; r < rows; ++r) {
             double want = 0, l1 = 0;
             for (int64_t i = 0; i < k; ++i) {
@@ -102,10 +111,14 @@ private:
             const double got = decode[static_cast<size_t>(r)], other = matrix[static_cast<size_t>(r)];
             // Same quantized input, exact integer sums: only float rounding may differ.
             QVERIFY2(std::fabs(got - other) <= 2e-6 * l1 + 1e-6,
-                     ("decode kernel " + std::to_string(got) + " vs matrix kernel " + std::to_string(other) + ", " + what).c_str());
+                     ("decode kernel " + std::to_string(got) + " vs matrix kernel " + std::to_string(other) +
+                      ", " + what)
+                         .c_str());
             // And both near the float64 truth (8-bit inputs: about 1 % of the absolute sum at worst).
             QVERIFY2(std::fabs(got - want) <= 0.02 * l1 + 1e-6,
-                     ("decode kernel " + std::to_string(got) + " vs reference " + std::to_string(want) + ", " + what).c_str());
+                     ("decode kernel " + std::to_string(got) + " vs reference " + std::to_string(want) +
+                      ", " + what)
+                         .c_str());
         }
     }
 };
