@@ -141,6 +141,7 @@ attentionKernel(float* __restrict__ out, const float* __restrict__ q, const void
             float w = lane < tileEnd ? expf(sc - mn) : 0.0f;
             scores[g][lane] = w;
             float sum = gpu::warpSum(w);
+            gpu::syncWarp();  // every lane has read mRun[g] before lane 0 replaces it
             if (lane == 0) {
                 float c = expf(mOld - mn);
                 lRun[g] = lRun[g] * c + sum;

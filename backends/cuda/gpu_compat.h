@@ -162,6 +162,13 @@ __device__ __forceinline__ int warpShflXorInt(int v, int o) {
 #endif
 }
 
+// Orders the shared-memory accesses of one warp's lanes (AMD waves run in lockstep: nothing).
+__device__ __forceinline__ void syncWarp() {
+#if !defined(HEARTH_GPU_HIP)
+    __syncwarp();
+#endif
+}
+
 // Four int8 products summed into c (dp4a on NVIDIA sm_61+, sdot4 on AMD).
 __device__ __forceinline__ int dot4(int a, int b, int c) {
 #if defined(HEARTH_GPU_HIP)

@@ -294,11 +294,12 @@ int forcedWarpsPerRow() {
 }
 
 // Measured on the H100 (bench/cuda matvec): a warp per row wins for Q4_K/Q5_K from 2048 rows on
-// (o: 7.8 -> 6.5 us, 8B down: 16.1 -> 14.2 us), the other types only from 8192 rows.
+// (o: 7.8 -> 6.5 us, 8B down: 16.1 -> 14.2 us) and for Q4_0 (o 7.3 -> 6.1, down 17.4 -> 12.9),
+// loses for Q6_K (v: 5.4 -> 7.9); the other types only from 8192 rows.
 int warpsPerRowFor(DType type, int64_t rows) {
     if (int forced = forcedWarpsPerRow()) return forced;
-    bool kQuant = type == DType::Q4_K || type == DType::Q5_K;
-    if (rows >= 8192 || (kQuant && rows >= 2048)) return 1;
+    bool oneWarp = type == DType::Q4_K || type == DType::Q5_K || type == DType::Q4_0;
+    if (rows >= 8192 || (oneWarp && rows >= 2048)) return 1;
     if (rows >= 2048) return 2;
     return 4;
 }
