@@ -1,7 +1,8 @@
 // Attention of each query over its layer's KV cache, split along the cache ("split-K" or
 // flash-decoding): block (s, h, i) handles cache rows [s * chunk, (s + 1) * chunk) of head h for
 // token i with an online softmax over tiles of 32 rows, and a second kernel merges the splits'
-// (max, sum, weighted V) triples. The number of splits depends only on the cache size and the
+// (max, sum, weighted V) triples (and, for decode, also writes the q8 form of the result that the
+// output projection reads). The number of splits depends only on the cache size and the
 // token count, never on the position, so a captured decode step stays valid as the context grows:
 // blocks beyond the current position just exit.
 #include "backends/cuda/kernels.h"
