@@ -4,9 +4,10 @@
 // The tokens are packed once per call into groups of 16 (bf16). k is cut into slices of
 // amx::kSlice that run one after the other, each adding to out; inside a slice the work is cut
 // into tasks of one 32-row weight group against a block of token groups whose packed bytes fit in
-// L2 with the panel (~1.5 MiB), in token-block-major order so both threads read the same tokens.
-// Each task unpacks its 32 rows' slice from the mapped weights and multiplies it by every token
-// group of its block, so a weight is unpacked once per token block (twice for 512 tokens).
+// ~1.5 MiB of L2, in token-block-major order so both threads read the same tokens. Each task
+// unpacks its 32 rows' slice from the mapped weights (512 elements at a time) and multiplies it by
+// every token group of its block, so a weight is unpacked once per token block (twice for 512
+// tokens with k = 2048).
 #include <algorithm>
 #include <atomic>
 #include <cstdint>

@@ -2,8 +2,8 @@
 //
 // The weights of 32 rows are unpacked from their GGUF blocks into bf16 (d * q + offset, one
 // rounding), the tokens are converted to bf16 once per call, and each step of 32 elements is
-// four tile products (2 row tiles x 2 token tiles of 16) that accumulate in the tiles over all
-// of k: no per-block scaling after each product. An int8 version (Q8A tokens, per-block scales
+// four tile products (2 row tiles x 2 token tiles of 16) that accumulate in f32 over a whole
+// slice of k: no per-block scaling after each product. An int8 version (Q8A tokens, per-block scales
 // applied to each 16 x 16 result) was measured first: its scaling took 3 vector operations per
 // 16 results per block and held it at ~0.5 TOP/s per core (docs/performance.md).
 //
