@@ -10,7 +10,7 @@
 # people may be editing. Env: HEARTH_CUDA_ARCHITECTURES (default 90), HEARTH_JOBS (default 2).
 # Release with -O3 and no -Werror (GCC 12 warns at -O3 where -O2, the CI build, does not).
 # .devicert/ must be ignored (.git/info/exclude) so it travels only when carried; the packed tree
-# must stay under the device tool's 64 MiB (it is about 30 MiB).
+# must stay under the device tool's 64 MiB (it is about 26 MiB).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=$PWD

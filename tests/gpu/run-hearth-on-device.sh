@@ -3,7 +3,7 @@
 # chatting through CUDA). The device image has no Qt, so hearth is built HERE and carried:
 #   1. here:   tests/gpu/prepare-hearth-carry.sh          (Release build in build/devrel, packs
 #              hearth + the CUDA module + make_random_gguf + the Debian 12 libraries the device
-#              lacks into .devicert/carry/hearth-rt.tar.xz, ~25 MiB; `--head` builds the last
+#              lacks into .devicert/carry/hearth-rt.tar.xz, ~26 MiB; `--head` builds the last
 #              commit instead of the working tree)
 #   2. device: run(command="tests/gpu/run-hearth-on-device.sh", carry=[".devicert/carry"])
 # It unpacks the runtime under /tmp (never into /), sets LD_LIBRARY_PATH/QT_PLUGIN_PATH/
@@ -17,7 +17,8 @@
 #     runs `hearth generate --temperature 0 --json` on cuda:0 and on the CPU and compares the ids,
 #     and `printf 'Hello\n/stats\n' | hearth chat M --device cuda:0`.
 # Writes to $OUT (or build/devrel/device-logs): summary.txt, bench.jsonl, devices.json,
-# generate.json, chat.log, run.log (at most 8 files come back from the device tool).
+# generate.json, chat.log, run.log (at most 8 files come back from the device tool). A fresh
+# machine takes ~8 minutes (timeout_s 600), most of it making the 8B F16 file (single-threaded).
 # Env: HEARTH_BENCH_MODELS (default "1b-q4_k_m 8b-q4_0 8b-q4_k_m 8b-f16"), HEARTH_DEVICE (cuda:0),
 # HEARTH_MODEL_DIR (/tmp/hearth-models), HEARTH_RT (/tmp/hearth-rt: the unpacked runtime).
 # Exit status: 0 when every step worked and the greedy ids match the CPU's, 1 otherwise.
