@@ -70,6 +70,10 @@ public:
     const DeviceInfo& device() const;
     std::filesystem::path path() const;
     int contextSize() const;                   // what sessions are sized to
+    // Tokens evaluated per forward pass in prefill: 256 on the CPU (a chunk's activations stay in
+    // L2 while the weights stream), 512 on a GPU (each pass dequantizes or reads every weight
+    // matrix once, so fewer, larger passes pay there); never more than the context.
+    int prefillBatch() const;
     MemoryUse memoryUse() const;
     // Every id that ends generation: the tokenizer's eos ids plus the spec's and eot.
     const std::vector<int32_t>& endOfGenerationIds() const;

@@ -108,11 +108,15 @@ Backend& Model::backend() const { return *d->backend; }
 const ModelGraph& Model::graph() const { return *d->graph; }
 const LoadOptions& Model::options() const { return d->options; }
 
+int Model::prefillBatch() const {
+    return std::min(d->backend->device().backend == "cpu" ? 256 : 512, d->contextSize);
+}
+
 MemoryUse Model::memoryUse() const {
     MemoryUse m;
     m.weights = d->graph->weightBytes();
     m.kvCache = ModelGraph::kvBytes(d->spec, d->contextSize, d->options.kvType);
-    m.scratch = ModelGraph::activationBytes(d->spec, std::min(256, d->contextSize));
+    m.scratch = ModelGraph::activationBytes(d->spec, prefillBatch());
     return m;
 }
 

@@ -20,8 +20,6 @@ double secondsSince(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-constexpr int kPrefillChunk = 256;
-
 // Backend::sample's parameters for one step.
 using SampleParams = std::array<float, kSampleParamCount>;
 
@@ -62,7 +60,7 @@ class SessionState {
 public:
     SessionState(std::shared_ptr<Model> m, ContextPolicy p)
         : model(std::move(m)), policy(p),
-          st(model->graph().makeState(model->contextSize(), std::min(kPrefillChunk, model->contextSize()),
+          st(model->graph().makeState(model->contextSize(), model->prefillBatch(),
                                       model->options().kvType)) {}
 
     // Makes the cache hold exactly `ids` and leaves the logits of the last one in st.logits.
