@@ -213,8 +213,11 @@ void packGroup(const float* x, int64_t k, int64_t n, int64_t g, uint8_t* dst) {
         __m512i v[kTile];
         for (int t = 0; t < kTile; ++t) {
             const int64_t token = g * kTile + t;
-            const float* src = x + token * k + s * kStep;
-            v[t] = token < n ? toBf16(_mm512_loadu_ps(src + 16), _mm512_loadu_ps(src)) : _mm512_setzero_si512();
+            v[t] = _mm512_setzero_si512();
+            if (token < n) {
+                const float* src = x + token * k + s * kStep;
+                v[t] = toBf16(_mm512_loadu_ps(src + 16), _mm512_loadu_ps(src));
+            }
         }
         transpose16(v);
         for (int p = 0; p < kTile; ++p) _mm512_storeu_si512(dst + s * kTileBytes + p * 64, v[p]);
