@@ -102,6 +102,12 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
             ? reinterpret_cast<const float*>(static_cast<const char*>(p.bias.buffer->hostPointer()) + p.bias.offset)
             : nullptr;
         const int64_t rows = p.weight.rows();
+        if (const RowsDotFn rowsDot = n == 1 ? kernels_.rows1[static_cast<uint32_t>(p.weight.type)] : nullptr) {
+            rowsDot(k, w + wRow * static_cast<size_t>(c.firstRow), wRow, c.lastRow - c.firstRow, act, out + c.firstRow);
+            if (bias)
+                for (int64_t r = c.firstRow; r < c.lastRow; ++r) out[r] += bias[r];
+            return;
+        }
         for (int64_t c0 = 0; c0 < n; c0 += kMaxCols) {
             const int cols = static_cast<int>(std::min<int64_t>(kMaxCols, n - c0));
             const uint8_t* a = act + actBytes * static_cast<size_t>(c0);

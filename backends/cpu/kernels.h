@@ -100,6 +100,8 @@ inline constexpr int kTypeSlots = 32;  // DType ids below this index the dot tab
 // out[c] = dot(weight row of k elements, activation column c), c < cols <= kMaxCols; columns
 // lie `actStride` bytes apart in the activation format of the weight type.
 using DotFn = void (*)(int64_t k, const void* weight, const void* act, size_t actStride, int cols, float* out);
+// out[r] = dot(row r, the activation column), r < rows; the rows lie `rowBytes` apart.
+using RowsDotFn = void (*)(int64_t k, const void* weight, size_t rowBytes, int64_t rows, const void* act, float* out);
 
 struct KernelTable {
     const char* name = "scalar";
@@ -108,6 +110,9 @@ struct KernelTable {
     // Kernels for a single column (decode), where they beat dot[] there; nullptr: dot[] serves.
     DotFn dot1[kTypeSlots] = {};
     ActFormat act1[kTypeSlots] = {};
+    // Decode over consecutive rows at once (same activations as dot1), where sharing the per-row
+    // setup pays; nullptr: dot1 row by row.
+    RowsDotFn rows1[kTypeSlots] = {};
     // Attention: a query against a cache row, and out += a * cache row, for F16 and F32 caches.
     float (*dotF16)(const uint16_t* a, const float* b, int64_t n) = nullptr;
     float (*dotF32)(const float* a, const float* b, int64_t n) = nullptr;

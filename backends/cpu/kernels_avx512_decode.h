@@ -66,32 +66,75 @@ HEARTH_DECODE_TARGET inline __m512 q40DecodeGroup(const uint8_t* blk, const uint
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(dw, da), acc);
 }
 
+// The 16 partial sums of one row's whole 4-block groups; the caller sums the lanes.
+HEARTH_DECODE_TARGET inline __m512 q40DecodeRow(const uint8_t* w, const uint8_t* a, int64_t groups,
+                                                __m512i qsIdx, __m512i dIdx) {
+    // Two accumulators, so that consecutive groups' FMAs do not wait on each other.
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int64_t g = 0;
+    for (; g + 2 <= groups; g += 2) {
+        const char* ahead = reinterpret_cast<const char*>(w + 72 * g) + kDecodePrefetchBytes;
+        _mm_prefetch(ahead, _MM_HINT_T1);  // three lines cover the 144 bytes of two groups
+        _mm_prefetch(ahead + 64, _MM_HINT_T1);
+        _mm_prefetch(ahead + 128, _MM_HINT_T1);
+        acc0 = q40DecodeGroup(w + 72 * g, a + kDecodeGroupBytes * g, qsIdx, dIdx, acc0);
+        acc1 = q40DecodeGroup(w + 72 * (g + 1), a + kDecodeGroupBytes * (g + 1), qsIdx, dIdx, acc1);
+    }
+    if (g < groups) acc0 = q40DecodeGroup(w + 72 * g, a + kDecodeGroupBytes * g, qsIdx, dIdx, acc0);
+    return _mm512_add_ps(acc0, acc1);
+}
+
+// The blocks after a row's last whole group (plain Q8A activations there).
+inline float q40DecodeTail(int64_t k, const uint8_t* row, const uint8_t* a) {
+    const int64_t nb = k / kQK, done = nb / kDecodeGroup * kDecodeGroup;
+    float tail = 0.0f;
+    if (nb > done)
+        dot32Cols<BlockQ4_0, 1>((nb - done) * kQK, reinterpret_cast<const BlockQ4_0*>(row) + done,
+                                a + done / kDecodeGroup * kDecodeGroupBytes, 0, &tail);
+    return tail;
+}
+
+// [sum of v0's lanes, ..., sum of v3's], sharing the shuffles of four reductions.
+HEARTH_DECODE_TARGET inline __m128 sumLanes4(__m512 v0, __m512 v1, __m512 v2, __m512 v3) {
+    const __m256 t0 = _mm256_add_ps(_mm512_castps512_ps256(v0), _mm512_extractf32x8_ps(v0, 1));
+    const __m256 t1 = _mm256_add_ps(_mm512_castps512_ps256(v1), _mm512_extractf32x8_ps(v1, 1));
+    const __m256 t2 = _mm256_add_ps(_mm512_castps512_ps256(v2), _mm512_extractf32x8_ps(v2, 1));
+    const __m256 t3 = _mm256_add_ps(_mm512_castps512_ps256(v3), _mm512_extractf32x8_ps(v3, 1));
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(t0, t1), _mm256_hadd_ps(t2, t3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
 HEARTH_DECODE_TARGET void dotQ4_0Decode(int64_t k, const void* weight, const void* act, size_t stride,
                                         int cols, float* out) {
-    const int64_t nb = k / kQK, groups = nb / kDecodeGroup;
     const __m512i qsIdx = _mm512_load_si512(kQ40Decode.qs), dIdx = _mm512_load_si512(kQ40Decode.d);
+    const auto* w = static_cast<const uint8_t*>(weight);
     for (int c = 0; c < cols; ++c) {
-        const auto* w = static_cast<const uint8_t*>(weight);
         const auto* a = static_cast<const uint8_t*>(act) + static_cast<size_t>(c) * stride;
-        // Two accumulators, so that consecutive groups' FMAs do not wait on each other.
-        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-        int64_t g = 0;
-        for (; g + 2 <= groups; g += 2) {
-            const char* ahead = reinterpret_cast<const char*>(w + 72 * g) + kDecodePrefetchBytes;
-            _mm_prefetch(ahead, _MM_HINT_T1);  // three lines cover the 144 bytes of two groups
-            _mm_prefetch(ahead + 64, _MM_HINT_T1);
-            _mm_prefetch(ahead + 128, _MM_HINT_T1);
-            acc0 = q40DecodeGroup(w + 72 * g, a + kDecodeGroupBytes * g, qsIdx, dIdx, acc0);
-            acc1 = q40DecodeGroup(w + 72 * (g + 1), a + kDecodeGroupBytes * (g + 1), qsIdx, dIdx, acc1);
-        }
-        if (g < groups) acc0 = q40DecodeGroup(w + 72 * g, a + kDecodeGroupBytes * g, qsIdx, dIdx, acc0);
-        float tail = 0.0f;
-        if (nb > groups * kDecodeGroup)
-            dot32Cols<BlockQ4_0, 1>((nb - groups * kDecodeGroup) * kQK,
-                                    static_cast<const BlockQ4_0*>(weight) + groups * kDecodeGroup,
-                                    a + groups * kDecodeGroupBytes, stride, &tail);
-        out[c] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + tail;
+        const __m512 sums = q40DecodeRow(w, a, k / kQK / kDecodeGroup, qsIdx, dIdx);
+        out[c] = _mm512_reduce_add_ps(sums) + q40DecodeTail(k, w, a);
     }
+}
+
+// Consecutive rows at once: the setup and the lane sums are shared by four rows, which at
+// k = 896 (qwen2.5-0.5b) is ~10 % of a row's time.
+HEARTH_DECODE_TARGET void rowsQ4_0Decode(int64_t k, const void* weight, size_t rowBytes, int64_t rows,
+                                         const void* act, float* out) {
+    const __m512i qsIdx = _mm512_load_si512(kQ40Decode.qs), dIdx = _mm512_load_si512(kQ40Decode.d);
+    const int64_t groups = k / kQK / kDecodeGroup;
+    const auto* w = static_cast<const uint8_t*>(weight);
+    const auto* a = static_cast<const uint8_t*>(act);
+    auto row = [&](int64_t r) { return w + rowBytes * static_cast<size_t>(r); };
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const __m512 s0 = q40DecodeRow(row(r), a, groups, qsIdx, dIdx);
+        const __m512 s1 = q40DecodeRow(row(r + 1), a, groups, qsIdx, dIdx);
+        const __m512 s2 = q40DecodeRow(row(r + 2), a, groups, qsIdx, dIdx);
+        const __m512 s3 = q40DecodeRow(row(r + 3), a, groups, qsIdx, dIdx);
+        _mm_storeu_ps(out + r, sumLanes4(s0, s1, s2, s3));
+    }
+    for (; r < rows; ++r) out[r] = _mm512_reduce_add_ps(q40DecodeRow(row(r), a, groups, qsIdx, dIdx));
+    if (k / kQK > groups * kDecodeGroup)
+        for (r = 0; r < rows; ++r) out[r] += q40DecodeTail(k, row(r), a);
 }
 
 // The eight 6-bit scales and mins of a Q4_K block as 16 bytes (scales 0-7, then mins 0-7),

@@ -405,6 +405,7 @@ void fill(KernelTable& t, const char* name) {
     t.act[static_cast<uint32_t>(DType::Q6_K)] = ActFormat::Q8K6I;
     if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni")) {
         t.dot1[static_cast<uint32_t>(DType::Q4_0)] = dotQ4_0Decode;
+        t.rows1[static_cast<uint32_t>(DType::Q4_0)] = rowsQ4_0Decode;
         t.act1[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8N4;
         t.dot1[static_cast<uint32_t>(DType::Q4_K)] = dotQ4_KDecode;
         t.act1[static_cast<uint32_t>(DType::Q4_K)] = ActFormat::Q8KN;

@@ -6,6 +6,7 @@
 // op suite's noise bound shows up here.
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -80,7 +81,7 @@ private slots:
 private:
     void checkRows(const cpu::KernelTable& table, DType type, int64_t k, Inputs wKind, Inputs xKind,
                    std::mt19937& rng) {
-        const int64_t rows = 4;
+        const int64_t rows = 7;  // 4 + 3: the multi-row kernels' whole steps and leftover rows
         const auto w = makeInputs(wKind, static_cast<size_t>(rows * k), rng);
         const auto x = makeInputs(xKind, static_cast<size_t>(k), rng);
         const auto bytes = testref::quantize(type, w, rows, k);
@@ -98,6 +99,15 @@ private:
             return out;
         };
         const auto decode = run(1), matrix = run(cpu::kMaxCols);
+        // The multi-row decode kernel, where there is one, on the same activations as dot1.
+        std::vector<float> several(decode);
+        if (const cpu::RowsDotFn rowsDot = table.rows1[static_cast<uint32_t>(type)]) {
+            const auto format = cpu::dotFor(table, type, 1).act;
+            std::vector<uint8_t> act(cpu::activationRowBytes(format, k) + 64);
+            cpu::quantizeActivation(format, x.data(), act.data(), k);
+            std::fill(several.begin(), several.end(), std::nanf(""));
+            rowsDot(k, bytes.data(), rowBytes, rows, act.data(), several.data());
+        }
         const std::string what = std::string(table.name) + " " + std::string(dtypeName(type)) +
                                  " k=" + std::to_string(k) + " weights " + name(wKind) + ", inputs " +
                                  name(xKind);
@@ -113,6 +123,10 @@ private:
             QVERIFY2(std::fabs(got - other) <= 2e-6 * l1 + 1e-6,
                      ("decode kernel " + std::to_string(got) + " vs matrix kernel " + std::to_string(other) +
                       ", " + what)
+                         .c_str());
+            QVERIFY2(std::fabs(got - several[static_cast<size_t>(r)]) <= 2e-6 * l1 + 1e-6,
+                     ("decode kernel " + std::to_string(got) + " vs multi-row kernel " +
+                      std::to_string(several[static_cast<size_t>(r)]) + ", " + what)
                          .c_str());
             // And both near the float64 truth (8-bit inputs: about 1 % of the absolute sum at worst).
             QVERIFY2(std::fabs(got - want) <= 0.02 * l1 + 1e-6,
