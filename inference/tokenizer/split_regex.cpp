@@ -70,8 +70,16 @@ bool isGeneralCategory(const std::string& name) {
     return !name.empty() && name.size() <= 2 && known.find(" " + name + " ") != std::string::npos;
 }
 
-std::string wordClass() { return "[" + std::string(kWordCharsInClass) + "]"; }
-std::string nonWordClass() { return "[^" + std::string(kWordCharsInClass) + "]"; }
+// open + chars + "]", appended in place (GCC 12's -O3 -Wrestrict misreads `"[" + std::string(...)`).
+std::string bracketed(std::string_view open, std::string_view chars) {
+    std::string s(open);
+    s += chars;
+    s += ']';
+    return s;
+}
+
+std::string wordClass() { return bracketed("[", kWordCharsInClass); }
+std::string nonWordClass() { return bracketed("[^", kWordCharsInClass); }
 
 std::string swapAsciiCase(char c) {
     return std::string(1, std::isupper(static_cast<unsigned char>(c))
@@ -105,7 +113,7 @@ struct Translator {
         char c = in[i + 1];
         i += 2;
         switch (c) {
-            case 's': return inClass ? "\\p{White_Space}" : "\\p{White_Space}";
+            case 's': return "\\p{White_Space}";
             case 'S': return "\\P{White_Space}";
             case 'd': return "\\p{Nd}";
             case 'D': return "\\P{Nd}";
@@ -113,10 +121,10 @@ struct Translator {
             case 'W':
                 if (inClass) fail("\\W inside a character class is not supported");
                 return nonWordClass();
-            case 'h': return inClass ? std::string(kHexChars) : "[" + std::string(kHexChars) + "]";
+            case 'h': return inClass ? std::string(kHexChars) : bracketed("[", kHexChars);
             case 'H':
                 if (inClass) fail("\\H inside a character class is not supported");
-                return "[^" + std::string(kHexChars) + "]";
+                return bracketed("[^", kHexChars);
             case 'b':
                 if (inClass) return "\\x{08}";
                 return "(?:(?<!" + wordClass() + ")(?=" + wordClass() + ")|(?<=" + wordClass() + ")(?!" +
