@@ -1,6 +1,7 @@
 // Weight-streaming throughput of Backend::matmul, per weight type.
 //
 //   bench_backend_matmul [--device cpu] [--threads N] [--types q4_0,q4_k] [--pool-mib 1024] [--small-pages]
+//                        [--shapes 512x2048,2048x2048]   (rows x k; default 4096x4096,2048x8192)
 //
 // Decode (n = 1) is memory-bound, so it is reported as GB/s of weight bytes read, next to the
 // machine's measured bandwidth; prefill (n > 1) as GFLOP/s. Each shape is replicated into a pool
@@ -16,6 +17,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <sys/mman.h>
@@ -38,7 +40,27 @@ struct Options {
                                 DType::Q4_1, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
     double poolMiB = 1024;
     bool prefill = true;
+    std::vector<std::pair<int64_t, int64_t>> shapes = {{4096, 4096}, {2048, 8192}};  // rows x k
 };
+
+// "512x2048,128256x2048": rows x k per matrix.
+std::vector<std::pair<int64_t, int64_t>> parseShapes(const std::string& text) {
+    std::vector<std::pair<int64_t, int64_t>> out;
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = text.find(',', start);
+        if (end == std::string::npos) end = text.size();
+        const std::string item = text.substr(start, end - start);
+        long long rows = 0, k = 0;
+        if (std::sscanf(item.c_str(), "%lldx%lld", &rows, &k) != 2 || rows < 1 || k < 256 || k % 256 != 0) {
+            std::fprintf(stderr, "bad shape '%s' (ROWSxK, K a multiple of 256)\n", item.c_str());
+            std::exit(2);
+        }
+        out.emplace_back(rows, k);
+        start = end + 1;
+    }
+    return out;
+}
 
 std::vector<DType> parseTypes(const std::string& text) {
     std::vector<DType> out;
@@ -164,8 +186,9 @@ int main(int argc, char** argv) {
         else if (a == "--pool-mib") opt.poolMiB = std::atof(value().c_str());
         else if (a == "--no-prefill") opt.prefill = false;
         else if (a == "--small-pages") gSmallPages = true;
+        else if (a == "--shapes") opt.shapes = parseShapes(value());
         else {
-            std::fprintf(stderr, "usage: %s [--device ID] [--threads N] [--types a,b] [--pool-mib M] [--no-prefill] [--small-pages]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--device ID] [--threads N] [--types a,b] [--pool-mib M] [--no-prefill] [--small-pages] [--shapes RxK,...]\n", argv[0]);
             return 2;
         }
     }
@@ -191,10 +214,9 @@ int main(int argc, char** argv) {
     std::printf("%-6s %-11s %9s %9s %8s %9s %10s %10s\n", "type", "rows x k", "n=1 us", "GB/s", "%read", "GB/s/cpu",
                 "n=64 GF/s", "n=512 GF/s");
     std::mt19937 rng(1234);
-    const int64_t shapes[][2] = {{4096, 4096}, {2048, 8192}};
     for (DType type : opt.types) {
-        for (const auto& s : shapes) {
-            const int64_t rows = s[0], k = s[1];
+        for (const auto& s : opt.shapes) {
+            const int64_t rows = s.first, k = s.second;
             auto r1 = timeMatmul(*be, type, rows, k, 1, opt.poolMiB, rng);
             double gbs = static_cast<double>(r1.weightBytes) / r1.seconds / 1e9;
             double gf64 = 0, gf512 = 0;
@@ -204,7 +226,7 @@ int main(int argc, char** argv) {
                 auto r512 = timeMatmul(*be, type, rows, k, 512, 64, rng);
                 gf512 = 2.0 * rows * k * 512 / r512.seconds / 1e9;
             }
-            std::printf("%-6s %5lldx%-5lld %9.1f %9.1f %7.0f%% %9.1f %10.1f %10.1f\n",
+            std::printf("%-6s %6lldx%-5lld %9.1f %9.1f %7.0f%% %9.1f %10.1f %10.1f\n",
                         std::string(dtypeName(type)).c_str(), static_cast<long long>(rows), static_cast<long long>(k),
                         r1.seconds * 1e6, gbs, 100.0 * gbs / bw.readGBs,
                         static_cast<double>(r1.weightBytes) / r1.cpuSeconds / 1e9, gf64, gf512);
