@@ -177,6 +177,7 @@ void CudaBackend::upload(const Tensor& dst, const void* src, size_t bytes, size_
     auto* d = ptr<char>(dst, "upload");
     if (dstOffset > dst.bytes() || bytes > dst.bytes() - dstOffset) fail("upload: " + std::to_string(bytes) +
                                                                          " bytes do not fit the tensor");
+    checkNotPlanar(dst, dstOffset, bytes, "upload");
     if (capturing_) {
         // A captured copy re-reads its source on every replay: keep a pinned copy of the bytes.
         void* pinned = nullptr;
@@ -195,6 +196,7 @@ void CudaBackend::download(void* dst, const Tensor& src, size_t bytes, size_t sr
     auto* s = ptr<char>(src, "download");
     if (srcOffset > src.bytes() || bytes > src.bytes() - srcOffset) fail("download: " + std::to_string(bytes) +
                                                                          " bytes exceed the tensor");
+    checkNotPlanar(src, srcOffset, bytes, "download");
     check(gpuMemcpyAsync(dst, s + srcOffset, bytes, gpuMemcpyDeviceToHost, stream_), "download");
     check(gpuStreamSynchronize(stream_), "download");
 }

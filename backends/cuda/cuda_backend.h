@@ -24,10 +24,21 @@ public:
     void* devicePointer() const { return ptr_; }
     const CudaBackend& owner() const { return owner_; }
 
+    // A tensor prepareWeights rewrote into a planar layout (weight_repack.h).
+    struct Planar {
+        size_t offset, bytes, rowBytes;
+        DType type;  // its GGUF type
+    };
+    // The last rewritten tensor that [offset, offset + bytes) overlaps, or nullptr.
+    const Planar* planarOverlapping(size_t offset, size_t bytes) const;
+    void addPlanar(const Planar& p);
+    bool hasPlanar() const { return !planar_.empty(); }
+
 private:
     CudaBackend& owner_;
     void* ptr_;
     size_t bytes_;
+    std::vector<Planar> planar_;  // by offset
 };
 
 class CudaBackend final : public Backend {
@@ -40,6 +51,7 @@ public:
 
     std::unique_ptr<Buffer> allocate(size_t bytes, BufferUsage usage) override;
     std::unique_ptr<Buffer> loadWeights(const void* host, size_t bytes) override;
+    size_t prepareWeights(std::span<const Tensor> weights) override;  // repack.cu
     void upload(const Tensor& dst, const void* src, size_t bytes, size_t dstOffset = 0) override;
     void download(void* dst, const Tensor& src, size_t bytes, size_t srcOffset = 0) override;
     void synchronize() override;
@@ -73,6 +85,10 @@ private:
 
     // Device pointer of a tensor of this backend, checked against its buffer's size.
     template <typename T = void> T* ptr(const Tensor& t, const char* what) const;
+    // The type the kernels read a weight as: its planar tag where prepareWeights rewrote it.
+    DType storedType(const Tensor& weight, const char* what) const;
+    // Refuses a host copy into or out of bytes that prepareWeights rewrote.
+    void checkNotPlanar(const Tensor& t, size_t offset, size_t bytes, const char* what) const;
     void* scratch(Scratch slot, size_t bytes);
     void afterLaunch(const char* what) const;
     [[noreturn]] void fail(const std::string& message) const;

@@ -41,7 +41,7 @@ void CudaBackend::embed(const Tensor& out, const Tensor& table, const Tensor& id
                    "out " + shape(out) + " does not match table " + shape(table) + " and " + std::to_string(n) + " ids");
     flush();
     if (n == 0) return;
-    cuda::embed(table.type, ptr<uint8_t>(table, "embed"), dim, vocab, ptr<int32_t>(ids, "embed"), n,
+    cuda::embed(storedType(table, "embed"), ptr<uint8_t>(table, "embed"), dim, vocab, ptr<int32_t>(ids, "embed"), n,
                 ptr<float>(out, "embed"), stream_);
     afterLaunch("embed");
 }
@@ -120,7 +120,7 @@ bool CudaBackend::matmulBlas(const Tensor& x, std::span<const Projection> projec
     }
     for (const Projection& p : projections) {
         int64_t rows = p.weight.rows();
-        DType type = p.weight.type;
+        DType type = storedType(p.weight, "matmul");
         const auto* w = ptr<uint8_t>(p.weight, "matmul");
         const void* wHalf = type == DType::F16 ? w : blas_.halfWeights(type, w, k, rows, stream_);
         if (!wHalf) {
@@ -147,7 +147,7 @@ void CudaBackend::matmulTiledOrChunked(const Tensor& x, const Projection& p, con
     auto* out = ptr<float>(p.out, "matmul");
     const float* bias = p.bias.valid() ? ptr<float>(p.bias, "matmul bias") : nullptr;
     const auto* xs = ptr<float>(x, "matmul");
-    DType type = p.weight.type;
+    DType type = storedType(p.weight, "matmul");
     if (matMulTiledSupports(type) && k % 32 == 0) {
         matMulTiled(type, w, k, rows, xs, n, out, bias, stream_);
         return;
@@ -225,10 +225,10 @@ void CudaBackend::matmul(const Tensor& x, std::span<const Projection> projection
         if (done[i]) continue;
         MatVecJob jobs[kMatVecMaxJobs];
         int count = 0;
-        DType type = projections[i].weight.type;
+        DType type = storedType(projections[i].weight, "matmul");
         for (size_t j = i; j < projections.size() && count < kMatVecMaxJobs; ++j) {
             const Projection& p = projections[j];
-            if (done[j] || p.weight.type != type) continue;
+            if (done[j] || storedType(p.weight, "matmul") != type) continue;
             jobs[count++] = {ptr<uint8_t>(p.weight, "matmul"), p.weight.rows(), ptr<float>(p.out, "matmul"),
                              p.bias.valid() ? ptr<float>(p.bias, "matmul bias") : nullptr};
             done[j] = true;

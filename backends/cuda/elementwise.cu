@@ -30,17 +30,18 @@ __device__ float blockSum(float v) {
     return total;
 }
 
-template <DType T>
+template <uint32_t kType>  // a DType: see kernelType() in weight_repack.h
 __global__ void embedKernel(const uint8_t* __restrict__ table, size_t rowBytes, int64_t dim, int64_t vocab,
                             const int32_t* __restrict__ ids, float* __restrict__ out) {
     gpu::dependencyWait();
+    constexpr DType T = static_cast<DType>(kType);
     int64_t i = blockIdx.y;
     int64_t id = ids[i];
     if (id < 0 || id >= vocab) id = 0;  // the engine validates ids; never read outside the table
     int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (c >= dim / 32) return;
     float v[32];
-    Dequant<T>::run(table + id * rowBytes, static_cast<int>(c), v);
+    Dequant<T>::run(table + id * rowBytes, static_cast<int>(c), v, dim);
     float* o = out + i * dim + c * 32;
     for (int j = 0; j < 32; ++j) o[j] = v[j];
 }
@@ -215,9 +216,9 @@ __global__ void argmaxKernel(int32_t* out, const float* __restrict__ x, int64_t 
 template <DType T>
 void launchEmbed(const uint8_t* table, int64_t dim, int64_t vocab, const int32_t* ids, int64_t n, float* out,
                  gpuStream_t stream) {
-    size_t rowBytes = *dtypeRowBytes(T, static_cast<uint64_t>(dim));
+    size_t rowBytes = weightRowBytes(T, dim);
     if (dim % 32 == 0) {
-        gpu::launch(embedKernel<T>, dim3(blocksFor(dim / 32, 128), static_cast<unsigned>(n)), 128, 0, stream, table, rowBytes, dim, vocab, ids, out);
+        gpu::launch(embedKernel<kernelType(T)>, dim3(blocksFor(dim / 32, 128), static_cast<unsigned>(n)), 128, 0, stream, table, rowBytes, dim, vocab, ids, out);
     } else if constexpr (T == DType::F32 || T == DType::F16 || T == DType::BF16) {
         gpu::launch(embedScalarKernel<T>, dim3(blocksFor(dim), static_cast<unsigned>(n)), kThreads, 0, stream, table, dim, vocab, ids, out);
     }
@@ -238,7 +239,10 @@ void embed(DType type, const uint8_t* table, int64_t dim, int64_t vocab, const i
         case DType::Q4_K: launchEmbed<DType::Q4_K>(table, dim, vocab, ids, n, out, stream); break;
         case DType::Q5_K: launchEmbed<DType::Q5_K>(table, dim, vocab, ids, n, out, stream); break;
         case DType::Q6_K: launchEmbed<DType::Q6_K>(table, dim, vocab, ids, n, out, stream); break;
-        default: break;
+        default:
+            if (type == kQ4_0Planar) launchEmbed<kQ4_0Planar>(table, dim, vocab, ids, n, out, stream);
+            if (type == kQ6_KPlanar) launchEmbed<kQ6_KPlanar>(table, dim, vocab, ids, n, out, stream);
+            break;
     }
 }
 

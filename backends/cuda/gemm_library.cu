@@ -15,15 +15,16 @@
 namespace hearth::cuda {
 namespace {
 
-template <DType T>
+template <uint32_t kType>  // a DType: see kernelType() in weight_repack.h
 __global__ void dequantizeToHalfKernel(const uint8_t* __restrict__ w, size_t rowBytes, int64_t chunksPerRow,
                                        int64_t chunks, __half* __restrict__ out) {
     gpu::dependencyWait();
+    constexpr DType T = static_cast<DType>(kType);
     int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (c >= chunks) return;
     int64_t row = c / chunksPerRow, within = c % chunksPerRow;
     float v[32];
-    Dequant<T>::run(w + row * rowBytes, static_cast<int>(within), v);
+    Dequant<T>::run(w + row * rowBytes, static_cast<int>(within), v, 32 * chunksPerRow);
     int4* dst = reinterpret_cast<int4*>(out + c * 32);
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
@@ -116,17 +117,51 @@ template <> struct Dequant8<DType::Q8_0> {
     }
 };
 
-template <DType T>
+// Planar rows (weight_repack.h): run(row, b, nb, t, v), weights 8t .. 8t + 7 of block b.
+template <> struct Dequant8<kQ6_KPlanar> {
+    static constexpr int kBlock = 256;
+    static __device__ __forceinline__ void run(const uint8_t* row, int64_t b, int64_t nb, int t, float* v) {
+        int g = t / 4, part = t % 4;  // 32-weight group g, weights 8 part .. 8 part + 7 of it
+        uint2 ql = *reinterpret_cast<const uint2*>(row + repack::q6kQl(b) + 16 * g + 8 * (part % 2));
+        uint2 qh = *reinterpret_cast<const uint2*>(row + repack::q6kQh(nb, b) + 8 * g);
+        int8_t sc = reinterpret_cast<const int8_t*>(row + repack::q6kScales(nb, b))[2 * g + part / 2];
+        float d = loadHalf(row + repack::q6kD(nb, b)) * static_cast<float>(sc);
+        int lowShift = 4 * (part / 2), highShift = 2 * part;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            uint32_t lw = i < 4 ? ql.x : ql.y, hw = i < 4 ? qh.x : qh.y;
+            int q = ((lw >> (8 * (i % 4) + lowShift)) & 0xF) | (((hw >> (8 * (i % 4) + highShift)) & 3) << 4);
+            v[i] = d * (q - 32);
+        }
+    }
+};
+template <> struct Dequant8<kQ4_0Planar> {
+    static constexpr int kBlock = 32;
+    static __device__ __forceinline__ void run(const uint8_t* row, int64_t b, int64_t nb, int t, float* v) {
+        float d = loadHalf(row + repack::q40D(nb, b));
+        uint2 q = *reinterpret_cast<const uint2*>(row + repack::q40Qs(b) + 8 * (t % 2));
+        int shift = 4 * (t / 2);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) v[i] = d * (static_cast<int>(((i < 4 ? q.x : q.y) >> (8 * (i % 4) + shift)) & 0xF) - 8);
+    }
+};
+
+template <uint32_t kType>
 __global__ void dequantize8Kernel(const uint8_t* __restrict__ w, size_t rowBytes, int64_t groupsPerRow,
                                   int64_t groups, __half* __restrict__ out) {
     gpu::dependencyWait();
+    constexpr DType T = static_cast<DType>(kType);
     int64_t g = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (g >= groups) return;
     using D = Dequant8<T>;
     int64_t row = g / groupsPerRow, within = g % groupsPerRow;
     constexpr int kPerBlock = D::kBlock / 8;
     float v[8];
-    D::run(w + row * rowBytes + (within / kPerBlock) * D::kBytes, static_cast<int>(within % kPerBlock), v);
+    if constexpr (isPlanar(T)) {
+        D::run(w + row * rowBytes, within / kPerBlock, groupsPerRow / kPerBlock, static_cast<int>(within % kPerBlock), v);
+    } else {
+        D::run(w + row * rowBytes + (within / kPerBlock) * D::kBytes, static_cast<int>(within % kPerBlock), v);
+    }
     half2 h[4];
 #pragma unroll
     for (int i = 0; i < 4; ++i) h[i] = __floats2half2_rn(v[2 * i], v[2 * i + 1]);
@@ -240,21 +275,21 @@ __global__ void addBiasKernel(float* out, const float* __restrict__ bias, int64_
 // blocks 16 bytes, the others 2), else 32 a thread through the shared dequant32 readers.
 template <DType T>
 void launchDequant(const uint8_t* w, int64_t k, int64_t rows, __half* out, gpuStream_t stream) {
-    size_t rowBytes = *dtypeRowBytes(T, static_cast<uint64_t>(k));
+    size_t rowBytes = weightRowBytes(T, k);
     constexpr bool kHas8 = T == DType::Q4_K || T == DType::Q5_K || T == DType::Q6_K || T == DType::Q4_0 ||
-                           T == DType::Q8_0;
+                           T == DType::Q8_0 || isPlanar(T);
     if constexpr (kHas8) {
-        size_t align = T == DType::Q4_K || T == DType::Q5_K ? 16 : 2;
+        size_t align = T == DType::Q4_K || T == DType::Q5_K || isPlanar(T) ? 16 : 2;
         if ((reinterpret_cast<uintptr_t>(w) | rowBytes) % align == 0 && reinterpret_cast<uintptr_t>(out) % 16 == 0) {
             int64_t groups = rows * (k / 8);
-            gpu::launch(dequantize8Kernel<T>, dim3(static_cast<unsigned>((groups + 255) / 256)), dim3(256), 0, stream,
+            gpu::launch(dequantize8Kernel<kernelType(T)>, dim3(static_cast<unsigned>((groups + 255) / 256)), dim3(256), 0, stream,
                         w, rowBytes, k / 8, groups, out);
             return;
         }
     }
     int64_t chunks = rows * (k / 32);
-    gpu::launch(dequantizeToHalfKernel<T>, dim3(static_cast<unsigned>((chunks + 255) / 256)), dim3(256), 0, stream, w,
-                static_cast<size_t>(*dtypeRowBytes(T, static_cast<uint64_t>(k))), k / 32, chunks, out);
+    gpu::launch(dequantizeToHalfKernel<kernelType(T)>, dim3(static_cast<unsigned>((chunks + 255) / 256)), dim3(256), 0, stream, w,
+                rowBytes, k / 32, chunks, out);
 }
 
 }  // namespace
@@ -270,7 +305,10 @@ void dequantizeToHalf(DType type, const uint8_t* w, int64_t k, int64_t rows, voi
         case DType::Q4_K: launchDequant<DType::Q4_K>(w, k, rows, o, stream); break;
         case DType::Q5_K: launchDequant<DType::Q5_K>(w, k, rows, o, stream); break;
         case DType::Q6_K: launchDequant<DType::Q6_K>(w, k, rows, o, stream); break;
-        default: break;
+        default:
+            if (type == kQ4_0Planar) launchDequant<kQ4_0Planar>(w, k, rows, o, stream);
+            if (type == kQ6_KPlanar) launchDequant<kQ6_KPlanar>(w, k, rows, o, stream);
+            break;
     }
 }
 

@@ -6,9 +6,14 @@
 #include <cstdint>
 
 #include "backends/cuda/gpu_compat.h"
+#include "backends/cuda/weight_repack.h"
 #include "backends/dtype.h"
 
 namespace hearth::cuda {
+
+// Rewrites `rows` rows of k GGUF Q4_0 / Q6_K weights at `src` into the planar layout at `dst`
+// (same size, not overlapping; rows 16-byte aligned, see repack::repackable).
+void repackRows(DType type, const uint8_t* src, uint8_t* dst, int64_t k, int64_t rows, gpuStream_t stream);
 
 // Activations quantized to 8 bits per 32 values: int8 values (k bytes a column) and float
 // (scale, scale * sum) pairs, each array column after column.

@@ -27,11 +27,12 @@ struct TileSmem {
     };
 };
 
-template <DType T>
+template <uint32_t kType>  // a DType: see kernelType() in weight_repack.h
 __global__ void __launch_bounds__(kThreads)
 matMulTiledKernel(const uint8_t* __restrict__ w, size_t rowBytes, int64_t k, int64_t rows,
                   const float* __restrict__ x, int64_t n, float* __restrict__ out, const float* __restrict__ bias) {
     gpu::dependencyWait();
+    constexpr DType T = static_cast<DType>(kType);
     constexpr bool kSplitX = T == DType::F16 || T == DType::BF16;
     __shared__ TileSmem smem;
     int tid = threadIdx.x;
@@ -50,7 +51,7 @@ matMulTiledKernel(const uint8_t* __restrict__ w, size_t rowBytes, int64_t k, int
             float v[32];
             int64_t r = m0 + tid;
             if (r < rows) {
-                Dequant<T>::run(w + r * rowBytes, static_cast<int>(kc), v);
+                Dequant<T>::run(w + r * rowBytes, static_cast<int>(kc), v, k);
             } else {
                 for (int i = 0; i < 32; ++i) v[i] = 0.0f;
             }
@@ -100,9 +101,9 @@ matMulTiledKernel(const uint8_t* __restrict__ w, size_t rowBytes, int64_t k, int
 template <DType T>
 void launch(const uint8_t* w, int64_t k, int64_t rows, const float* x, int64_t n, float* out, const float* bias,
             gpuStream_t stream) {
-    size_t rowBytes = *dtypeRowBytes(T, static_cast<uint64_t>(k));
+    size_t rowBytes = weightRowBytes(T, k);
     dim3 grid(static_cast<unsigned>((rows + kBM - 1) / kBM), static_cast<unsigned>((n + kBN - 1) / kBN));
-    gpu::launch(matMulTiledKernel<T>, grid, kThreads, 0, stream, w, rowBytes, k, rows, x, n, out, bias);
+    gpu::launch(matMulTiledKernel<kernelType(T)>, grid, kThreads, 0, stream, w, rowBytes, k, rows, x, n, out, bias);
 }
 
 }  // namespace
@@ -113,7 +114,7 @@ bool matMulTiledSupports(DType type) {
         case DType::Q8_0: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
             return true;
         default:
-            return false;  // F32 weights keep full precision through the mat-vec path
+            return isPlanar(type);  // F32 weights keep full precision through the mat-vec path
     }
 }
 
@@ -129,7 +130,10 @@ void matMulTiled(DType type, const uint8_t* w, int64_t k, int64_t rows, const fl
         case DType::Q4_K: launch<DType::Q4_K>(w, k, rows, x, n, out, bias, stream); break;
         case DType::Q5_K: launch<DType::Q5_K>(w, k, rows, x, n, out, bias, stream); break;
         case DType::Q6_K: launch<DType::Q6_K>(w, k, rows, x, n, out, bias, stream); break;
-        default: break;
+        default:
+            if (type == kQ4_0Planar) launch<kQ4_0Planar>(w, k, rows, x, n, out, bias, stream);
+            if (type == kQ6_KPlanar) launch<kQ6_KPlanar>(w, k, rows, x, n, out, bias, stream);
+            break;
     }
 }
 

@@ -151,10 +151,11 @@ __device__ __forceinline__ void finishRow(float (&acc)[NCOLS], int warpsPerRow, 
 
 // Persistent: the grid holds as many blocks as fit on the device at once, and each block walks
 // the rows with a grid stride, so no block waits for a second wave and none is launched per row.
-template <DType T, int NCOLS>
+template <uint32_t kType, int NCOLS>  // a DType: see kernelType() in weight_repack.h
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
 matVecQuant(Jobs jobs, int64_t blocksPerRow, int warpsPerRow, const int* __restrict__ xqs, const float2* __restrict__ xds) {
     gpu::dependencyWait();
+    constexpr DType T = static_cast<DType>(kType);
     using D = Dot<T>;
     constexpr int kPerIter = gpu::kWarp / D::kThreads;
     constexpr int kXPerBlock = D::kBlockSize / 32;
@@ -173,11 +174,12 @@ matVecQuant(Jobs jobs, int64_t blocksPerRow, int warpsPerRow, const int* __restr
             int64_t step = static_cast<int64_t>(kPerIter) * warpsPerRow;
 #pragma unroll 4
             for (int64_t b = lane / D::kThreads + part * kPerIter; b < blocksPerRow; b += step) {
-                const uint8_t* blk = wr + b * D::kBytes;
 #pragma unroll
                 for (int c = 0; c < NCOLS; ++c) {
                     int64_t q8Block = (c * blocksPerRow + b) * kXPerBlock;
-                    acc[c] += D::partial(blk, t, Q8Ref{xqs + 8 * q8Block, xds + q8Block});
+                    Q8Ref x{xqs + 8 * q8Block, xds + q8Block};
+                    if constexpr (isPlanar(T)) acc[c] += D::partial(wr, b, blocksPerRow, t, x);
+                    else acc[c] += D::partial(wr + b * D::kBytes, t, x);
                 }
             }
         }
@@ -298,7 +300,8 @@ int forcedWarpsPerRow() {
 // loses for Q6_K (v: 5.4 -> 7.9); the other types only from 8192 rows.
 int warpsPerRowFor(DType type, int64_t rows) {
     if (int forced = forcedWarpsPerRow()) return forced;
-    bool oneWarp = type == DType::Q4_K || type == DType::Q5_K || type == DType::Q4_0;
+    // Planar Q6_K reads like Q4_K (8 threads a block, 16-byte loads); not yet measured.
+    bool oneWarp = type == DType::Q4_K || type == DType::Q5_K || type == DType::Q4_0 || isPlanar(type);
     if (rows >= 8192 || (oneWarp && rows >= 2048)) return 1;
     if (rows >= 2048) return 2;
     return 4;
@@ -364,7 +367,7 @@ void launchQuant(const Jobs& jobs, int64_t k, const Q8Buffer& xq, gpuStream_t st
     int64_t blocksPerRow = k / Dot<T>::kBlockSize;
     auto* qs = static_cast<const int*>(xq.qs);
     auto* ds = static_cast<const float2*>(xq.ds);
-    auto kernel = matVecQuant<T, NCOLS>;
+    auto kernel = matVecQuant<kernelType(T), NCOLS>;
     gpu::launch(kernel, gridFor(jobs, wpr, residentBlocks(kernel)), dim3(32, kWarpsPerBlock), 0, stream, jobs, blocksPerRow,
                 wpr, qs, ds);
 }
@@ -459,7 +462,7 @@ bool matVecUsesQ8_1(DType type) {
         case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
             return true;
         default:
-            return false;
+            return isPlanar(type);
     }
 }
 
@@ -477,7 +480,10 @@ void matVec(DType type, const MatVecJob* list, int count, int64_t k, const float
         case DType::F16: dispatchFloat<DType::F16>(n, jobs, k, x, stream); break;
         case DType::BF16: dispatchFloat<DType::BF16>(n, jobs, k, x, stream); break;
         case DType::F32: dispatchFloat<DType::F32>(n, jobs, k, x, stream); break;
-        default: break;  // the backend refuses other types before launching
+        default:  // the planar tags; the backend refuses other types before launching
+            if (type == kQ4_0Planar) dispatchQuant<kQ4_0Planar>(n, jobs, k, xq, stream);
+            if (type == kQ6_KPlanar) dispatchQuant<kQ6_KPlanar>(n, jobs, k, xq, stream);
+            break;
     }
 }
 

@@ -1,17 +1,20 @@
 // Device-side readers of the GGUF weight blocks (layouts in backends/dtype.h).
 //
 // Two readers per type:
-//  - dequant32(row, c, out): the c-th run of 32 consecutive weights of a row, as floats. Used by
-//    embed() and by the tile loader of the prefill matmul.
+//  - Dequant<T>::run(row, c, out, k): the c-th run of 32 consecutive weights of a row of k, as
+//    floats. Used by embed() and by the tile loaders of the prefill matmuls.
 //  - Dot<T>::partial(): one thread's share of the dot product of a weight block with the q8_1
 //    quantized activation, for the mat-vec kernels. kThreads threads share a block; each reads
 //    its bytes with the widest load the block's alignment allows (16 bytes for Q4_K/Q5_K, whose
 //    144/176-byte blocks keep 16-byte alignment) and dequantizes in registers with dp4a.
 //    Terms that need the whole block (offsets, mins) are split evenly between its threads, so
 //    the partials only add up to the right value once the warp has summed them.
+// The planar types (kQ4_0Planar, kQ6_KPlanar: weight_repack.h) are read through the row, since
+// a block's fields lie in different planes of it; Dot<T>::kPlanar tells the mat-vec which.
 #pragma once
 
 #include "backends/cuda/gpu_compat.h"
+#include "backends/cuda/weight_repack.h"
 #include "backends/dtype.h"
 
 namespace hearth::cuda {
@@ -85,25 +88,25 @@ __device__ __forceinline__ int spreadBits4(uint32_t h) {
 template <DType T> struct Dequant;
 
 template <> struct Dequant<DType::F32> {
-    static __device__ void run(const uint8_t* row, int c, float* out) {
+    static __device__ void run(const uint8_t* row, int c, float* out, int64_t = 0) {
         const float* p = reinterpret_cast<const float*>(row) + 32 * c;
         for (int i = 0; i < 32; ++i) out[i] = p[i];
     }
 };
 template <> struct Dequant<DType::F16> {
-    static __device__ void run(const uint8_t* row, int c, float* out) {
+    static __device__ void run(const uint8_t* row, int c, float* out, int64_t = 0) {
         const uint16_t* p = reinterpret_cast<const uint16_t*>(row) + 32 * c;
         for (int i = 0; i < 32; ++i) out[i] = gpu::halfToFloat(p[i]);
     }
 };
 template <> struct Dequant<DType::BF16> {
-    static __device__ void run(const uint8_t* row, int c, float* out) {
+    static __device__ void run(const uint8_t* row, int c, float* out, int64_t = 0) {
         const uint16_t* p = reinterpret_cast<const uint16_t*>(row) + 32 * c;
         for (int i = 0; i < 32; ++i) out[i] = gpu::bf16ToFloat(p[i]);
     }
 };
 template <> struct Dequant<DType::Q8_0> {
-    static __device__ void run(const uint8_t* row, int c, float* out) {
+    static __device__ void run(const uint8_t* row, int c, float* out, int64_t = 0) {
         const uint8_t* b = row + 34 * c;
         float d = loadHalf(b);
         const int8_t* q = reinterpret_cast<const int8_t*>(b + 2);
@@ -111,7 +114,7 @@ template <> struct Dequant<DType::Q8_0> {
     }
 };
 template <> struct Dequant<DType::Q4_0> {
-    static __device__ void run(const uint8_t* row, int c, float* out) {
+    static __device__ void run(const uint8_t* row, int c, float* out, int64_t = 0) {
         const uint8_t* b = row + 18 * c;
         float d = loadHalf(b);
         for (int i = 0; i < 16; ++i) {
@@ -121,7 +124,7 @@ template <> struct Dequant<DType::Q4_0> {
     }
 };
 template <> struct Dequant<DType::Q4_1> {
-    static __device__ void run(const uint8_t* row, int c, float* out) {
+    static __device__ void run(const uint8_t* row, int c, float* out, int64_t = 0) {
         const uint8_t* b = row + 20 * c;
         float d = loadHalf(b), m = loadHalf(b + 2);
         for (int i = 0; i < 16; ++i) {
@@ -131,7 +134,7 @@ template <> struct Dequant<DType::Q4_1> {
     }
 };
 template <> struct Dequant<DType::Q5_0> {
-    static __device__ void run(const uint8_t* row, int c, float* out) {
+    static __device__ void run(const uint8_t* row, int c, float* out, int64_t = 0) {
         const uint8_t* b = row + 22 * c;
         float d = loadHalf(b);
         uint32_t qh = load2x16(b + 2);
@@ -144,7 +147,7 @@ template <> struct Dequant<DType::Q5_0> {
     }
 };
 template <> struct Dequant<DType::Q4_K> {
-    static __device__ void run(const uint8_t* row, int c, float* out) {
+    static __device__ void run(const uint8_t* row, int c, float* out, int64_t = 0) {
         const uint8_t* b = row + 144 * (c / 8);
         int sub = c % 8;
         float d = loadHalf(b), dmin = loadHalf(b + 2), sc, m;
@@ -155,7 +158,7 @@ template <> struct Dequant<DType::Q4_K> {
     }
 };
 template <> struct Dequant<DType::Q5_K> {
-    static __device__ void run(const uint8_t* row, int c, float* out) {
+    static __device__ void run(const uint8_t* row, int c, float* out, int64_t = 0) {
         const uint8_t* b = row + 176 * (c / 8);
         int sub = c % 8;
         float d = loadHalf(b), dmin = loadHalf(b + 2), sc, m;
@@ -170,7 +173,7 @@ template <> struct Dequant<DType::Q5_K> {
     }
 };
 template <> struct Dequant<DType::Q6_K> {
-    static __device__ void run(const uint8_t* row, int c, float* out) {
+    static __device__ void run(const uint8_t* row, int c, float* out, int64_t = 0) {
         const uint8_t* b = row + 210 * (c / 8);
         int sub = c % 8, h = sub / 4, quarter = sub % 4;
         const uint8_t* ql = b + 64 * h + 32 * (quarter % 2);
@@ -181,6 +184,42 @@ template <> struct Dequant<DType::Q6_K> {
         for (int i = 0; i < 32; ++i) {
             int v = ((ql[i] >> lowShift) & 0xF) | (((qh[i] >> highShift) & 3) << 4);
             out[i] = d * sc[i / 16] * (v - 32);
+        }
+    }
+};
+
+template <> struct Dequant<kQ4_0Planar> {
+    static __device__ void run(const uint8_t* row, int c, float* out, int64_t k) {
+        int64_t nb = k / kQK;
+        float d = loadHalf(row + repack::q40D(nb, c));
+        int4 q = *reinterpret_cast<const int4*>(row + repack::q40Qs(c));
+        const uint32_t w[4] = {static_cast<uint32_t>(q.x), static_cast<uint32_t>(q.y), static_cast<uint32_t>(q.z),
+                               static_cast<uint32_t>(q.w)};
+#pragma unroll
+        for (int i = 0; i < 16; ++i) {
+            uint32_t byte = (w[i / 4] >> (8 * (i % 4))) & 0xFF;
+            out[i] = d * (static_cast<int>(byte & 0xF) - 8);
+            out[i + 16] = d * (static_cast<int>(byte >> 4) - 8);
+        }
+    }
+};
+template <> struct Dequant<kQ6_KPlanar> {
+    static __device__ void run(const uint8_t* row, int c, float* out, int64_t k) {
+        int64_t nb = k / kQKK, b = c / 8;
+        int t = c % 8;
+        int4 ql = *reinterpret_cast<const int4*>(row + repack::q6kQl(b) + 16 * t);
+        int2 qh = *reinterpret_cast<const int2*>(row + repack::q6kQh(nb, b) + 8 * t);
+        const uint32_t lw[4] = {static_cast<uint32_t>(ql.x), static_cast<uint32_t>(ql.y), static_cast<uint32_t>(ql.z),
+                                static_cast<uint32_t>(ql.w)};
+        const uint32_t hw[2] = {static_cast<uint32_t>(qh.x), static_cast<uint32_t>(qh.y)};
+        const int8_t* sc = reinterpret_cast<const int8_t*>(row + repack::q6kScales(nb, b)) + 2 * t;
+        float d = loadHalf(row + repack::q6kD(nb, b));
+        float d0 = d * sc[0], d1 = d * sc[1];
+#pragma unroll
+        for (int j = 0; j < 32; ++j) {
+            int lo = (lw[(j % 16) / 4] >> (8 * (j % 4) + 4 * (j / 16))) & 0xF;
+            int hi = (hw[(j % 8) / 4] >> (8 * (j % 4) + 2 * (j / 8))) & 3;
+            out[j] = (j < 16 ? d0 : d1) * ((lo | (hi << 4)) - 32);
         }
     }
 };
@@ -333,6 +372,51 @@ template <> struct Dot<DType::Q6_K> {
             acc += sc[2 * quarter] * xd[quarter] * s;
         }
         return loadHalf(b + 208) * acc;
+    }
+};
+
+// Planar rows (weight_repack.h): partial(row, b, nb, t, x) for block b of a row of nb blocks.
+// Q4_0: one thread a block, its 16 quant bytes in one 16-byte load.
+template <> struct Dot<kQ4_0Planar> {
+    static constexpr int kBlockSize = 32, kBytes = 18, kThreads = 1;
+    static __device__ __forceinline__ float partial(const uint8_t* row, int64_t b, int64_t nb, int, const Q8Ref& x) {
+        int4 q = *reinterpret_cast<const int4*>(row + repack::q40Qs(b));
+        int4 lo = loadQs16(x, 0, 0), hi = loadQs16(x, 0, 1);
+        int s = gpu::dot4(q.x & 0x0F0F0F0F, lo.x, 0);
+        s = gpu::dot4(q.y & 0x0F0F0F0F, lo.y, s);
+        s = gpu::dot4(q.z & 0x0F0F0F0F, lo.z, s);
+        s = gpu::dot4(q.w & 0x0F0F0F0F, lo.w, s);
+        s = gpu::dot4((q.x >> 4) & 0x0F0F0F0F, hi.x, s);
+        s = gpu::dot4((q.y >> 4) & 0x0F0F0F0F, hi.y, s);
+        s = gpu::dot4((q.z >> 4) & 0x0F0F0F0F, hi.z, s);
+        s = gpu::dot4((q.w >> 4) & 0x0F0F0F0F, hi.w, s);
+        float2 ds = x.ds[0];
+        return loadHalf(row + repack::q40D(nb, b)) * (ds.x * s - 8.0f * ds.y);
+    }
+};
+
+// Q6_K: thread t owns weights 32t .. 32t + 31 (one q8 block): 16 bytes of low nibbles and 8 of
+// high bits in two loads, whose words line up with the q8 words (weight_repack.h).
+template <> struct Dot<kQ6_KPlanar> {
+    static constexpr int kBlockSize = 256, kBytes = 210, kThreads = 8;
+    static __device__ __forceinline__ float partial(const uint8_t* row, int64_t b, int64_t nb, int t, const Q8Ref& x) {
+        int4 ql = *reinterpret_cast<const int4*>(row + repack::q6kQl(b) + 16 * t);
+        int2 qh = *reinterpret_cast<const int2*>(row + repack::q6kQh(nb, b) + 8 * t);
+        uint32_t sc = *reinterpret_cast<const uint16_t*>(row + repack::q6kScales(nb, b) + 2 * t);
+        float d = loadHalf(row + repack::q6kD(nb, b));
+        int4 x0 = loadQs16(x, t, 0), x1 = loadQs16(x, t, 1);
+        const int lw[4] = {ql.x, ql.y, ql.z, ql.w}, hw[2] = {qh.x, qh.y};
+        const int a0[4] = {x0.x, x0.y, x0.z, x0.w}, a1[4] = {x1.x, x1.y, x1.z, x1.w};
+        int s0 = 0, s1 = 0;
+#pragma unroll
+        for (int w = 0; w < 4; ++w) {  // weights 4w.. (low nibbles, scale 2t) and 16 + 4w.. (high, 2t + 1)
+            int lo = (lw[w] & 0x0F0F0F0F) | (((hw[w % 2] >> (2 * (w / 2))) & 0x03030303) << 4);
+            int hi = ((lw[w] >> 4) & 0x0F0F0F0F) | (((hw[w % 2] >> (4 + 2 * (w / 2))) & 0x03030303) << 4);
+            s0 = gpu::dot4(gpu::sub4(lo, 0x20202020), a0[w], s0);
+            s1 = gpu::dot4(gpu::sub4(hi, 0x20202020), a1[w], s1);
+        }
+        float sc0 = static_cast<int8_t>(sc & 0xFF), sc1 = static_cast<int8_t>(sc >> 8);
+        return d * x.ds[t].x * (sc0 * s0 + sc1 * s1);
     }
 };
 

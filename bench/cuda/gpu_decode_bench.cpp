@@ -108,6 +108,9 @@ class Bench {
 public:
     Bench(Backend& be, const Shape& s, const Quant& q, int64_t ctx) : be_(be), s_(s), q_(q), ctx_(ctx) {}
 
+    // Weight tensors prepareWeights rewrote.
+    size_t repacked() const { return repacked_; }
+
     void load() {
         std::mt19937_64 rng(42);
         std::vector<DType> types = {q_.main, q_.attnV, q_.ffnDown, q_.output};
@@ -155,6 +158,14 @@ public:
             output_ = w(q_.output, s_.dim, s_.vocab);
         }
         pools_.clear();
+        // As the engine does after loading: the backend may rewrite the weights in place
+        // (CUDA: Q4_0 / Q6_K rows made planar; HEARTH_CUDA_REPACK=0 keeps the GGUF layout).
+        std::vector<Tensor> all = {tokenEmbd_.t};
+        if (output_.buffer) all.push_back(output_.t);
+        for (const Layer& L : layers_) {
+            for (const Weight* x : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) all.push_back(x->t);
+        }
+        repacked_ = be_.prepareWeights(all);
         std::vector<float> ones(static_cast<size_t>(s_.dim), 1.0f);
         norm_ = act(DType::F32, {s_.dim});
         be_.upload(norm_.t, ones.data(), ones.size() * 4);
@@ -252,6 +263,7 @@ private:
     int64_t ctx_, n_ = 0;
     std::vector<std::pair<DType, std::unique_ptr<WeightPool>>> pools_;
     size_t weightBytes_ = 0;
+    size_t repacked_ = 0;
     Weight tokenEmbd_, output_, norm_;
     std::vector<Layer> layers_;
     Weight x_, xn_, tmp_, q_t, k_t, v_t, att_, g_, u_, logits_, ids_, pos_, best_;
@@ -328,6 +340,7 @@ void matvecBench(Backend& be, const std::string& only) {
             w.buffer = be.allocate(w.t.bytes(), BufferUsage::Weights);
             w.t.buffer = w.buffer.get();
             be.upload(w.t, pool(c.type).slice(w.t.bytes(), rng), w.t.bytes());
+            be.prepareWeights({&w.t, 1});
             bytes += w.t.bytes();
             Weight o;
             o.t.type = DType::F32;
@@ -436,10 +449,10 @@ int main(int argc, char** argv) {
             double gbps = static_cast<double>(bench.weightBytes()) / decodeS / 1e9;
             std::printf("{\"model\":\"%s\",\"shape\":\"%s\",\"quant\":\"%s\",\"weights_gib\":%.3f,\"ctx\":%lld,"
                         "\"decode_tok_s\":%.1f,\"decode_eager_tok_s\":%.1f,\"decode_gbps\":%.1f,\"of_stream\":%.3f,"
-                        "\"prefill_tokens\":%lld,\"prefill_tok_s\":%.1f,\"load_s\":%.1f}\n",
+                        "\"prefill_tokens\":%lld,\"prefill_tok_s\":%.1f,\"load_s\":%.1f,\"repacked\":%zu}\n",
                         m.c_str(), shape.name, q.name, bench.weightBytes() / 1073741824.0, static_cast<long long>(ctx),
                         1.0 / decodeS, 1.0 / eagerS, gbps, gbps / stream, static_cast<long long>(prefill),
-                        prefill / prefillS, loadS);
+                        prefill / prefillS, loadS, bench.repacked());
             char line[256];
             std::snprintf(line, sizeof line, "%-10s %8.1f tok/s %7.1f GB/s (%4.1f%% of stream)  eager %7.1f  prefill %9.1f tok/s",
                           m.c_str(), 1.0 / decodeS, gbps, 100.0 * gbps / stream, 1.0 / eagerS, prefill / prefillS);

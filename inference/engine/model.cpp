@@ -35,6 +35,20 @@ void progress(const LoadOptions& o, double fraction) {
     if (o.onProgress && !o.onProgress(fraction)) throw EngineError("loading the model was cancelled");
 }
 
+// Every weight tensor of the graph, for Backend::prepareWeights (which skips what it does not
+// rewrite: norms, biases, types it reads as they are).
+std::vector<Tensor> weightTensors(const ModelWeights& w) {
+    std::vector<Tensor> all = {w.tokenEmbd, w.outputNorm, w.output, w.ropeFreqs};
+    for (const LayerWeights& l : w.layers) {
+        for (const Tensor& t : {l.attnNorm, l.wq, l.wk, l.wv, l.bq, l.bk, l.bv, l.qNorm, l.kNorm, l.wo, l.ffnNorm,
+                                l.wGate, l.wUp, l.wDown}) {
+            all.push_back(t);
+        }
+    }
+    std::erase_if(all, [](const Tensor& t) { return !t.valid(); });
+    return all;
+}
+
 }  // namespace
 
 std::shared_ptr<Model> Model::load(const std::filesystem::path& path, const LoadOptions& options) {
@@ -87,6 +101,8 @@ std::shared_ptr<Model> Model::load(const std::filesystem::path& path, const Load
         d->weights = d->backend->loadWeights(data, d->file->fileSize() - d->file->dataOffset());
         progress(options, 0.9);
         d->graph = ModelGraph::create(d->spec, *d->file, *d->backend, *d->weights);
+        // Once, before any step is recorded: a GPU may rewrite the weights into its own layout.
+        d->backend->prepareWeights(weightTensors(d->graph->weights()));
     } catch (const BackendError& e) {
         throw EngineError(e.what());
     }

@@ -2,7 +2,9 @@
 // so it builds and runs on the device machine (tests/gpu/run-on-device.sh). The tolerances follow
 // tests/backends/backend_ops_test.cpp: matmul against float64 with the noise that activation
 // quantization adds; the other ops against the CPU backend by normalised mean squared error.
-// Outputs are poisoned with NaN first, so an element a kernel forgets to write fails.
+// Outputs are poisoned with NaN first, so an element a kernel forgets to write fails. Weights
+// go through Backend::prepareWeights as the engine's do (the CUDA backend rewrites Q4_0 / Q6_K
+// rows into planar layouts there; HEARTH_CUDA_REPACK=0 checks the GGUF-layout kernels instead).
 //
 //   gpu_ops_check [device]      (default $HEARTH_TEST_DEVICE, else cuda:0); exit 0 = all passed
 #include <algorithm>
@@ -12,10 +14,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "backends/registry.h"
@@ -63,6 +67,17 @@ Dev make(Backend& be, DType type, std::vector<int64_t> ne, const void* data = nu
         be.upload(d.t, nan.data(), nan.size());
     }
     return d;
+}
+
+// What the engine does once after loading: lets the backend rewrite the weights in place.
+size_t prepare(Backend& be, std::initializer_list<Tensor> weights) {
+    std::vector<Tensor> list(weights);
+    return be.prepareWeights(list);
+}
+
+bool repackOff() {
+    const char* e = std::getenv("HEARTH_CUDA_REPACK");
+    return e && e[0] == '0';
 }
 
 template <class T>
@@ -142,7 +157,10 @@ void checkMatmul(Backend& gpu, Backend& cpu) {
     // each block of the persistent mat-vec grid walks several (one and two warps a row).
     const Case cases[] = {{256, 96, 1, false}, {512, 300, 3, true}, {1024, 257, 8, false}, {768, 130, 17, true},
                           {512, 200, 64, false}, {4096, 128, 1, false}, {256, 64, 130, true}, {2048, 512, 2, false},
-                          {256, 3000, 1, true}};
+                          {256, 3000, 1, true},
+                          // rows of 8 Q6_K blocks and more: planar after prepareWeights; odd row
+                          // counts; decode, a few columns, and prefill (tiled / BLAS)
+                          {2048, 257, 1, true}, {4096, 33, 3, false}, {2048, 77, 20, true}};
     for (DType type : kWeightTypes) {
         for (const Case& c : cases) {
             auto w = randomWeights(type, c.k, c.rows);
@@ -150,6 +168,7 @@ void checkMatmul(Backend& gpu, Backend& cpu) {
             auto x = randomFloats(static_cast<size_t>(c.k * c.n));
             auto bias = randomFloats(static_cast<size_t>(c.rows));
             auto wt = make(gpu, type, {c.k, c.rows}, w.data());
+            prepare(gpu, {wt.t, wt.t});
             auto xt = make(gpu, DType::F32, {c.k, c.n}, x.data());
             auto bt = make(gpu, DType::F32, {c.rows}, bias.data());
             auto out = make(gpu, DType::F32, {c.rows, c.n});
@@ -213,6 +232,7 @@ void checkEmbed(Backend& gpu, Backend& cpu) {
         std::vector<float> expect;
         for (int32_t id : ids) expect.insert(expect.end(), want.begin() + id * dim, want.begin() + (id + 1) * dim);
         auto table = make(gpu, type, {dim, vocab}, w.data());
+        prepare(gpu, {table.t});
         auto idt = make(gpu, DType::I32, {n}, ids.data());
         auto out = make(gpu, DType::F32, {dim, n});
         gpu.embed(out.t, table.t, idt.t);
@@ -337,12 +357,13 @@ void checkAttention(Backend& gpu, Backend& cpu) {
 
 // A small decode step captured once and replayed with new ids must equal the eager result.
 void checkGraph(Backend& gpu) {
-    int64_t dim = 256, vocab = 500;
+    int64_t dim = 2048, vocab = 500;  // 8 Q6_K blocks a row: planar after prepareWeights
     auto table = randomWeights(DType::Q4_K, dim, vocab);
     auto w = randomWeights(DType::Q6_K, dim, vocab);
     auto norm = randomFloats(dim);
     auto tt = make(gpu, DType::Q4_K, {dim, vocab}, table.data());
     auto wt = make(gpu, DType::Q6_K, {dim, vocab}, w.data());
+    prepare(gpu, {tt.t, wt.t});
     auto nt = make(gpu, DType::F32, {dim}, norm.data());
     int32_t first = 1;
     auto ids = make(gpu, DType::I32, {1}, &first);
@@ -564,6 +585,121 @@ void checkSample(Backend& gpu, Backend& cpu) {
     }
 }
 
+// The planar layouts through row views, embed, a layer's worth of ops on one prepared buffer
+// holding several tensors (as the engine's single weight buffer does), and the guards.
+void checkPlanar(Backend& gpu, Backend& cpu) {
+    bool off = repackOff();
+    for (DType type : {DType::Q6_K, DType::Q4_0}) {
+        std::string name(dtypeName(type));
+        const int64_t k = 2048, rows = 301;
+        // Two tensors in one buffer, the second at an offset, and a third whose rows are not a
+        // multiple of 16 bytes (kept in the GGUF layout).
+        const int64_t kc = type == DType::Q6_K ? 256 : 96;
+        size_t bytesA = tensorBytes(type, {k, rows}), bytesB = tensorBytes(type, {k, 45});
+        auto wa = randomWeights(type, k, rows), wb = randomWeights(type, k, 45);
+        auto wc = randomWeights(type, kc, 10);
+        std::vector<uint8_t> blob(wa);
+        blob.insert(blob.end(), wb.begin(), wb.end());
+        blob.insert(blob.end(), wc.begin(), wc.end());
+        auto buffer = gpu.loadWeights(blob.data(), blob.size());
+        Tensor ta{buffer.get(), 0, type, {k, rows, 1, 1}};
+        Tensor tb{buffer.get(), bytesA, type, {k, 45, 1, 1}};
+        Tensor tc{buffer.get(), bytesA + bytesB, type, {kc, 10, 1, 1}};
+        size_t count = prepare(gpu, {ta, tb, tc, ta});  // ta twice, as tied embeddings come
+        size_t want = off ? 0 : 2;
+        report(count == want, "prepareWeights " + name + ": tensors rewritten", static_cast<double>(count),
+               static_cast<double>(want));
+        report(prepare(gpu, {ta, tb}) == 0, "prepareWeights " + name + " again rewrites nothing", 0, 0.5);
+
+        auto da = dequantize(cpu, type, wa, k, rows);
+        // Row views of the prepared tensor (rowRange) at decode, a few columns and prefill.
+        for (auto [first, count2, n] : {std::tuple<int64_t, int64_t, int64_t>{100, 57, 1}, {0, 301, 3},
+                                        {1, 129, 40}, {299, 2, 9}}) {
+            auto x = randomFloats(static_cast<size_t>(k * n));
+            auto xt = make(gpu, DType::F32, {k, n}, x.data());
+            auto out = make(gpu, DType::F32, {count2, n});
+            Projection p{out.t, ta.rowRange(first, count2), {}};
+            gpu.matmul(xt.t, {&p, 1});
+            std::vector<float> want2(static_cast<size_t>(count2 * n));
+            for (int64_t col = 0; col < n; ++col)
+                for (int64_t r = 0; r < count2; ++r) {
+                    double acc = 0;
+                    for (int64_t i = 0; i < k; ++i) acc += double(da[(first + r) * k + i]) * x[col * k + i];
+                    want2[col * count2 + r] = static_cast<float>(acc);
+                }
+            // q8 activations leave ~1e-5; a misread layout gives ~1.
+            compare("matmul " + name + " rows [" + std::to_string(first) + ", +" + std::to_string(count2) +
+                        ") of a prepared tensor, n=" + std::to_string(n),
+                    read<float>(gpu, out.t), want2, 1e-3);
+        }
+        // The second tensor of the buffer (offset bytesA), with a bias, through q/k/v-style grouping.
+        auto db = dequantize(cpu, type, wb, k, 45);
+        auto x = randomFloats(static_cast<size_t>(k));
+        auto xt = make(gpu, DType::F32, {k, 1}, x.data());
+        auto o1 = make(gpu, DType::F32, {45, 1}), o2 = make(gpu, DType::F32, {rows, 1});
+        Projection pp[2] = {{o1.t, tb, {}}, {o2.t, ta, {}}};
+        gpu.matmul(xt.t, pp);
+        std::vector<float> w1(45), w2(static_cast<size_t>(rows));
+        for (int64_t r = 0; r < 45; ++r)
+            for (int64_t i = 0; i < k; ++i) w1[r] += db[r * k + i] * x[i];
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t i = 0; i < k; ++i) w2[r] += da[r * k + i] * x[i];
+        compare("matmul " + name + " two prepared tensors of one buffer in one launch (1st)", read<float>(gpu, o1.t),
+                w1, 1e-3);
+        compare("matmul " + name + " two prepared tensors of one buffer in one launch (2nd)", read<float>(gpu, o2.t),
+                w2, 1e-3);
+
+        // embed from the prepared tensor, ids at both ends
+        std::vector<int32_t> ids = {0, 300, 7, 150, 299, 1};
+        auto idt = make(gpu, DType::I32, {6}, ids.data());
+        auto eo = make(gpu, DType::F32, {k, 6});
+        gpu.embed(eo.t, ta, idt.t);
+        std::vector<float> expect;
+        for (int32_t id : ids) expect.insert(expect.end(), da.begin() + id * k, da.begin() + (id + 1) * k);
+        compare("embed " + name + " from a prepared tensor", read<float>(gpu, eo.t), expect, 1e-12);
+
+        // The unrepackable third tensor still reads as GGUF.
+        auto dc = dequantize(cpu, type, wc, kc, 10);
+        std::vector<int32_t> idc = {9, 0};
+        auto idct = make(gpu, DType::I32, {2}, idc.data());
+        auto eco = make(gpu, DType::F32, {kc, 2});
+        gpu.embed(eco.t, tc, idct.t);
+        std::vector<float> expc(dc.begin() + 9 * kc, dc.begin() + 10 * kc);
+        expc.insert(expc.end(), dc.begin(), dc.begin() + kc);
+        compare("embed " + name + " of a tensor prepareWeights kept (k=" + std::to_string(kc) + ")",
+                read<float>(gpu, eco.t), expc, 1e-12);
+
+        if (!off) {
+            bool threw = false;
+            try {
+                std::vector<uint8_t> junk(64);
+                gpu.upload(ta, junk.data(), junk.size(), 3360);
+            } catch (const BackendError& e) {
+                threw = true;
+                std::printf("     upload into a prepared weight: %s\n", e.what());
+            }
+            report(threw, "upload into a prepared " + name + " weight gives a BackendError", threw ? 0 : 1, 0.5);
+            threw = false;
+            try {
+                Tensor half = ta;
+                half.offset += ta.rowBytes() / 2;  // not on a row boundary
+                half.ne[0] = k / 2;
+                half.ne[1] = 4;
+                auto o = make(gpu, DType::F32, {4, 1});
+                auto xh = make(gpu, DType::F32, {k / 2, 1}, x.data());
+                Projection ph{o.t, half, {}};
+                gpu.matmul(xh.t, {&ph, 1});
+                gpu.synchronize();
+            } catch (const BackendError& e) {
+                threw = true;
+                std::printf("     view across rows of a prepared weight: %s\n", e.what());
+            }
+            report(threw, "a view of a prepared " + name + " weight off its rows gives a BackendError", threw ? 0 : 1,
+                   0.5);
+        }
+    }
+}
+
 void checkErrors(Backend& gpu) {
     bool threw = false;
     std::string message;
@@ -612,6 +748,7 @@ int main(int argc, char** argv) {
     try {
         checkMatmul(*gpu, *cpu);
         checkEmbed(*gpu, *cpu);
+        checkPlanar(*gpu, *cpu);
         checkSmallOps(*gpu, *cpu);
         checkAttention(*gpu, *cpu);
         // Q4_K is left out here: random 4-bit layers amplify the two backends' different

@@ -33,6 +33,9 @@ if has check; then
   HEARTH_CUDA_BLAS=0 HEARTH_CUDA_FUSE=0 HEARTH_CUDA_PDL=1 build/gpu/tests/gpu_ops_check cuda:0 \
     > "$out/ops_check_fallback.log" 2>&1 || status=1
   grep -v '^ok' "$out/ops_check_fallback.log" | tail -n 30
+  say "op checks again with the GGUF layouts (HEARTH_CUDA_REPACK=0: no planar Q4_0 / Q6_K rows)"
+  HEARTH_CUDA_REPACK=0 build/gpu/tests/gpu_ops_check cuda:0 > "$out/ops_check_norepack.log" 2>&1 || status=1
+  grep -v '^ok' "$out/ops_check_norepack.log" | tail -n 30
   say "op checks again with half copies of the weights (opt-in prefill path)"
   HEARTH_CUDA_F16_WEIGHTS=1 build/gpu/tests/gpu_ops_check cuda:0 > "$out/ops_check_f16w.log" 2>&1 || status=1
   grep -v '^ok' "$out/ops_check_f16w.log" | tail -n 30
@@ -57,8 +60,8 @@ if has bench; then
   cat "$out/bench.log"
 fi
 if has ab; then
-  say "A/B: what programmatic launch and op fusion bring (decode)"
-  for cfg in "HEARTH_CUDA_PDL=1" "HEARTH_CUDA_FUSE=0"; do
+  say "A/B: what programmatic launch, op fusion and the planar weights bring (decode)"
+  for cfg in "HEARTH_CUDA_PDL=1" "HEARTH_CUDA_FUSE=0" "HEARTH_CUDA_REPACK=0"; do
     echo "-- $cfg"
     env $cfg build/gpu/bench/gpu_decode_bench cuda:0 8b-q4_k_m 1b-q4_k_m 2>&1 | tail -n 2
   done | tee "$out/ab.log"
