@@ -142,7 +142,9 @@ template <> struct Dequant8<kQ4_0Planar> {
         uint2 q = *reinterpret_cast<const uint2*>(row + repack::q40Qs(b) + 8 * (t % 2));
         int shift = 4 * (t / 2);
 #pragma unroll
-        for (int i = 0; i < 8; ++i) v[i] = d * (static_cast<int>(((i < 4 ? q.x : q.y) >> (8 * (i % 4) + shift)) & 0xF) - 8);
+        for (int i = 0; i < 8; ++i) {
+            v[i] = d * (static_cast<int>(((i < 4 ? q.x : q.y) >> (8 * (i % 4) + shift)) & 0xF) - 8);
+        }
     }
 };
 
@@ -158,7 +160,8 @@ __global__ void dequantize8Kernel(const uint8_t* __restrict__ w, size_t rowBytes
     constexpr int kPerBlock = D::kBlock / 8;
     float v[8];
     if constexpr (isPlanar(T)) {
-        D::run(w + row * rowBytes, within / kPerBlock, groupsPerRow / kPerBlock, static_cast<int>(within % kPerBlock), v);
+        int64_t nb = groupsPerRow / kPerBlock;
+        D::run(w + row * rowBytes, within / kPerBlock, nb, static_cast<int>(within % kPerBlock), v);
     } else {
         D::run(w + row * rowBytes + (within / kPerBlock) * D::kBytes, static_cast<int>(within % kPerBlock), v);
     }
@@ -282,14 +285,14 @@ void launchDequant(const uint8_t* w, int64_t k, int64_t rows, __half* out, gpuSt
         size_t align = T == DType::Q4_K || T == DType::Q5_K || isPlanar(T) ? 16 : 2;
         if ((reinterpret_cast<uintptr_t>(w) | rowBytes) % align == 0 && reinterpret_cast<uintptr_t>(out) % 16 == 0) {
             int64_t groups = rows * (k / 8);
-            gpu::launch(dequantize8Kernel<kernelType(T)>, dim3(static_cast<unsigned>((groups + 255) / 256)), dim3(256), 0, stream,
-                        w, rowBytes, k / 8, groups, out);
+            gpu::launch(dequantize8Kernel<kernelType(T)>, dim3(static_cast<unsigned>((groups + 255) / 256)),
+                        dim3(256), 0, stream, w, rowBytes, k / 8, groups, out);
             return;
         }
     }
     int64_t chunks = rows * (k / 32);
-    gpu::launch(dequantizeToHalfKernel<kernelType(T)>, dim3(static_cast<unsigned>((chunks + 255) / 256)), dim3(256), 0, stream, w,
-                rowBytes, k / 32, chunks, out);
+    gpu::launch(dequantizeToHalfKernel<kernelType(T)>, dim3(static_cast<unsigned>((chunks + 255) / 256)), dim3(256),
+                0, stream, w, rowBytes, k / 32, chunks, out);
 }
 
 }  // namespace

@@ -38,8 +38,8 @@ void repackRows(DType type, const uint8_t* src, uint8_t* dst, int64_t k, int64_t
     int64_t nb = k / (type == DType::Q6_K ? kQKK : kQK);
     int64_t blocks = nb * rows;
     dim3 grid(static_cast<unsigned>((blocks + 127) / 128));
-    if (type == DType::Q6_K) gpu::launch(repackKernel<DType::Q6_K>, grid, dim3(128), 0, stream, src, dst, nb, rowBytes, blocks);
-    else if (type == DType::Q4_0) gpu::launch(repackKernel<DType::Q4_0>, grid, dim3(128), 0, stream, src, dst, nb, rowBytes, blocks);
+    auto kernel = type == DType::Q6_K ? repackKernel<DType::Q6_K> : repackKernel<DType::Q4_0>;
+    gpu::launch(kernel, grid, dim3(128), 0, stream, src, dst, nb, rowBytes, blocks);
 }
 
 // ---- bookkeeping ----------------------------------------------------------------------------------
@@ -137,7 +137,8 @@ DType CudaBackend::storedType(const Tensor& weight, const char* what) const {
     const CudaBuffer::Planar* p = buffer->planarOverlapping(weight.offset, weight.bytes());
     if (!p) return weight.type;
     bool rows = p->type == weight.type && weight.rowBytes() == p->rowBytes && weight.offset >= p->offset &&
-                (weight.offset - p->offset) % p->rowBytes == 0 && weight.offset + weight.bytes() <= p->offset + p->bytes;
+                (weight.offset - p->offset) % p->rowBytes == 0 &&
+                weight.offset + weight.bytes() <= p->offset + p->bytes;
     if (!rows) {
         fail(std::string(what) + ": a " + std::string(dtypeName(weight.type)) + " view at byte " +
              std::to_string(weight.offset) + " covers part of a weight that prepareWeights rewrote, but not whole "

@@ -103,7 +103,9 @@ private slots:
                 const auto* sc = reinterpret_cast<const int8_t*>(&row[repack::q6kScales(nb, b)]);
                 for (int i = 0; i < 256; ++i) {
                     float got = f16ToF32(dh) * sc[i / 16] * (repack::q6kPlanarQuant(row.data(), nb, b, i) - 32);
-                    if (got != want[i]) QFAIL(qPrintable(QString("Q6_K block %1 weight %2: %3 vs %4").arg(b).arg(i).arg(got).arg(want[i])));
+                    if (got != want[i]) {
+                        QFAIL(qPrintable(QString("Q6_K block %1 weight %2: %3 vs %4").arg(b).arg(i).arg(got).arg(want[i])));
+                    }
                 }
             }
         }
