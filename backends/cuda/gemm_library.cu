@@ -126,12 +126,11 @@ template <> struct Dequant8<kQ6_KPlanar> {
         uint2 qh = *reinterpret_cast<const uint2*>(row + repack::q6kQh(nb, b) + 8 * g);
         int8_t sc = reinterpret_cast<const int8_t*>(row + repack::q6kScales(nb, b))[2 * g + part / 2];
         float d = loadHalf(row + repack::q6kD(nb, b)) * static_cast<float>(sc);
-        int lowShift = 4 * (part / 2), highShift = 2 * part;
 #pragma unroll
-        for (int i = 0; i < 8; ++i) {
-            uint32_t lw = i < 4 ? ql.x : ql.y, hw = i < 4 ? qh.x : qh.y;
-            int q = ((lw >> (8 * (i % 4) + lowShift)) & 0xF) | (((hw >> (8 * (i % 4) + highShift)) & 3) << 4);
-            v[i] = d * (q - 32);
+        for (int h = 0; h < 2; ++h) {  // words j = 2 part + h: ql word j % 4 and qh word j % 2 as loaded
+            uint32_t quad = repack::q6kQuad(h == 0 ? ql.x : ql.y, h == 0 ? qh.x : qh.y, 2 * part + h);
+#pragma unroll
+            for (int e = 0; e < 4; ++e) v[4 * h + e] = d * (static_cast<int>((quad >> (8 * e)) & 0xFF) - 32);
         }
     }
 };

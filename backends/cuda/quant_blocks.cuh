@@ -216,10 +216,10 @@ template <> struct Dequant<kQ6_KPlanar> {
         float d = loadHalf(row + repack::q6kD(nb, b));
         float d0 = d * sc[0], d1 = d * sc[1];
 #pragma unroll
-        for (int j = 0; j < 32; ++j) {
-            int lo = (lw[(j % 16) / 4] >> (8 * (j % 4) + 4 * (j / 16))) & 0xF;
-            int hi = (hw[(j % 8) / 4] >> (8 * (j % 4) + 2 * (j / 8))) & 3;
-            out[j] = (j < 16 ? d0 : d1) * ((lo | (hi << 4)) - 32);
+        for (int j = 0; j < 8; ++j) {
+            uint32_t quad = repack::q6kQuad(lw[j % 4], hw[j % 2], j);
+#pragma unroll
+            for (int e = 0; e < 4; ++e) out[4 * j + e] = (j < 4 ? d0 : d1) * (static_cast<int>((quad >> (8 * e)) & 0xFF) - 32);
         }
     }
 };
@@ -405,13 +405,15 @@ template <> struct Dot<kQ6_KPlanar> {
         uint32_t sc = *reinterpret_cast<const uint16_t*>(row + repack::q6kScales(nb, b) + 2 * t);
         float d = loadHalf(row + repack::q6kD(nb, b));
         int4 x0 = loadQs16(x, t, 0), x1 = loadQs16(x, t, 1);
-        const int lw[4] = {ql.x, ql.y, ql.z, ql.w}, hw[2] = {qh.x, qh.y};
+        const uint32_t lw[4] = {static_cast<uint32_t>(ql.x), static_cast<uint32_t>(ql.y), static_cast<uint32_t>(ql.z),
+                                static_cast<uint32_t>(ql.w)};
+        const uint32_t hw[2] = {static_cast<uint32_t>(qh.x), static_cast<uint32_t>(qh.y)};
         const int a0[4] = {x0.x, x0.y, x0.z, x0.w}, a1[4] = {x1.x, x1.y, x1.z, x1.w};
         int s0 = 0, s1 = 0;
 #pragma unroll
-        for (int w = 0; w < 4; ++w) {  // weights 4w.. (low nibbles, scale 2t) and 16 + 4w.. (high, 2t + 1)
-            int lo = (lw[w] & 0x0F0F0F0F) | (((hw[w % 2] >> (2 * (w / 2))) & 0x03030303) << 4);
-            int hi = ((lw[w] >> 4) & 0x0F0F0F0F) | (((hw[w % 2] >> (4 + 2 * (w / 2))) & 0x03030303) << 4);
+        for (int w = 0; w < 4; ++w) {  // weights 4w.. (scale 2t) and 16 + 4w.. (scale 2t + 1)
+            int lo = static_cast<int>(repack::q6kQuad(lw[w], hw[w % 2], w));
+            int hi = static_cast<int>(repack::q6kQuad(lw[w], hw[w % 2], w + 4));
             s0 = gpu::dot4(gpu::sub4(lo, 0x20202020), a0[w], s0);
             s1 = gpu::dot4(gpu::sub4(hi, 0x20202020), a1[w], s1);
         }

@@ -93,6 +93,13 @@ HEARTH_HD constexpr QuantBits q6kPlanarBits(int i) {
     return {16 * t + j % 16, 4 * (j / 16), 8 * t + j % 8, 2 * (j / 8)};
 }
 
+// What the device readers compute from their loads (and the unit test checks): the four 6-bit
+// quants, one a byte, of weights 4j .. 4j + 3 (j = 0..7) of a planar Q6_K 32-weight group, from
+// word j % 4 of its 16 ql bytes and word j % 2 of its 8 qh bytes.
+HEARTH_HD constexpr uint32_t q6kQuad(uint32_t qlWord, uint32_t qhWord, int j) {
+    return ((qlWord >> (4 * (j / 4))) & 0x0F0F0F0Fu) | (((qhWord >> (2 * (j / 2))) & 0x03030303u) << 4);
+}
+
 // The 6-bit quant (0..63) of weight i of a GGUF Q6_K block.
 HEARTH_HD inline int q6kGgufQuant(const uint8_t* src, int i) {
     QuantBits g = q6kGgufBits(i);

@@ -1,7 +1,8 @@
 // The planar Q4_0 / Q6_K layouts the CUDA backend rewrites weights into (backends/cuda/
 // weight_repack.h), checked on the host: the rewrite is a bijection on random blocks, every quant
-// lands where the planar readers look, and the 32-bit word arithmetic of the mat-vec (Dot<
-// kQ6_KPlanar> in quant_blocks.cuh) sees the weights of the GGUF block. Needs no GPU or CUDA.
+// lands where the planar readers look, and repack::q6kQuad, the word arithmetic every device
+// reader of planar Q6_K uses, gives the GGUF block's quants from the words each reader loads.
+// Needs no GPU or CUDA.
 #include <QtTest/QtTest>
 
 #include <cstring>
@@ -111,26 +112,33 @@ private slots:
         }
     }
 
-    // The mat-vec's words: thread t of a block loads 16 bytes of ql and 8 of qh; word w's low
-    // nibbles (with the high bits of qh word w % 2 at 2 (w / 2)) are weights 4w.., its high
-    // nibbles (qh at 4 + 2 (w / 2)) weights 16 + 4w.. of group t.
-    void q6kMatVecWords() {
+    // The device readers' words: the mat-vec and dequant32 load a group's 16 ql bytes and 8 qh
+    // bytes whole; the prefill dequantizer (8 weights a thread, part p of the group) loads ql
+    // words 2 (p % 2) and + 1 and both qh words. q6kQuad must give the GGUF quants from either.
+    void q6kReaderWords() {
         const int64_t nb = 8;
         auto gguf = randomBytes(210 * nb, 7);
         std::vector<uint8_t> row(gguf.size());
         for (int64_t b = 0; b < nb; ++b) repack::packQ6K(&gguf[210 * b], row.data(), nb, b);
         for (int64_t b = 0; b < nb; ++b) {
+            const uint8_t* block = &gguf[210 * b];
             for (int t = 0; t < 8; ++t) {
                 const uint8_t* ql = &row[repack::q6kQl(b) + 16 * t];
                 const uint8_t* qh = &row[repack::q6kQh(nb, b) + 8 * t];
-                for (int w = 0; w < 4; ++w) {
-                    uint32_t l = word(ql + 4 * w), h = word(qh + 4 * (w % 2));
-                    uint32_t lo = (l & 0x0F0F0F0Fu) | (((h >> (2 * (w / 2))) & 0x03030303u) << 4);
-                    uint32_t hi = ((l >> 4) & 0x0F0F0F0Fu) | (((h >> (4 + 2 * (w / 2))) & 0x03030303u) << 4);
+                for (int j = 0; j < 8; ++j) {
+                    uint32_t quad = repack::q6kQuad(word(ql + 4 * (j % 4)), word(qh + 4 * (j % 2)), j);
                     for (int e = 0; e < 4; ++e) {
-                        int iLo = 32 * t + 4 * w + e, iHi = iLo + 16;
-                        QCOMPARE(static_cast<int>((lo >> (8 * e)) & 0xFF), repack::q6kGgufQuant(&gguf[210 * b], iLo));
-                        QCOMPARE(static_cast<int>((hi >> (8 * e)) & 0xFF), repack::q6kGgufQuant(&gguf[210 * b], iHi));
+                        QCOMPARE(static_cast<int>((quad >> (8 * e)) & 0xFF), repack::q6kGgufQuant(block, 32 * t + 4 * j + e));
+                    }
+                }
+                for (int part = 0; part < 4; ++part) {
+                    const uint8_t* qlPart = ql + 8 * (part % 2);
+                    for (int h = 0; h < 2; ++h) {
+                        uint32_t quad = repack::q6kQuad(word(qlPart + 4 * h), word(qh + 4 * h), 2 * part + h);
+                        for (int e = 0; e < 4; ++e) {
+                            QCOMPARE(static_cast<int>((quad >> (8 * e)) & 0xFF),
+                                     repack::q6kGgufQuant(block, 32 * t + 8 * part + 4 * h + e));
+                        }
                     }
                 }
             }
