@@ -12,6 +12,7 @@
 //
 //   auto be = registry.open("cpu", options);
 //   auto w  = be->loadWeights(mappedFile, fileBytes);        // zero-copy on the CPU
+//   be->prepareWeights(weightTensors);                       // once: a GPU may repack them
 //   auto scratch = be->allocate(bytes, BufferUsage::Activations);
 //   be->upload(ids, hostIds.data(), n * 4);                  // enqueue
 //   be->embed(x, tokenEmbd, ids);                            // enqueue
