@@ -12,24 +12,6 @@ unsigned blocksFor(int64_t count, int threads = kThreads) {
     return static_cast<unsigned>((count + threads - 1) / threads);
 }
 
-// Sums v over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the sum.
-__device__ float blockSum(float v) {
-    __shared__ float part[32];
-    __shared__ float total;
-    v = gpu::warpSum(v);
-    int lane = threadIdx.x % gpu::kWarp, warp = threadIdx.x / gpu::kWarp;
-    if (lane == 0) part[warp] = v;
-    __syncthreads();
-    if (warp == 0) {
-        int warps = blockDim.x / gpu::kWarp;
-        float s = lane < warps ? part[lane] : 0.0f;
-        s = gpu::warpSum(s);
-        if (lane == 0) total = s;
-    }
-    __syncthreads();
-    return total;
-}
-
 template <uint32_t kType>  // a DType: see kernelType() in weight_repack.h
 __global__ void embedKernel(const uint8_t* __restrict__ table, size_t rowBytes, int64_t dim, int64_t vocab,
                             const int32_t* __restrict__ ids, float* __restrict__ out) {
@@ -70,7 +52,7 @@ __global__ void rmsNormKernel(float* out, const float* x, const float* __restric
     float* orow = out + blockIdx.x * d;
     float ss = 0.0f;
     for (int64_t i = threadIdx.x; i < d; i += blockDim.x) ss += xr[i] * xr[i];
-    float scale = rsqrtf(blockSum(ss) / static_cast<float>(d) + eps);
+    float scale = rsqrtf(gpu::blockSum(ss) / static_cast<float>(d) + eps);
     // Each thread rewrites only what it read, so out may alias x.
     for (int64_t i = threadIdx.x; i < d; i += blockDim.x) orow[i] = xr[i] * scale * weight[i];
 }

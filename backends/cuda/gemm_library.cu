@@ -195,22 +195,6 @@ __global__ void splitHalfKernel(const float* __restrict__ x, int64_t count, __ha
     }
 }
 
-__device__ float blockSum(float v) {
-    __shared__ float part[32];
-    __shared__ float total;
-    v = gpu::warpSum(v);
-    int lane = threadIdx.x % gpu::kWarp, warp = threadIdx.x / gpu::kWarp;
-    if (lane == 0) part[warp] = v;
-    __syncthreads();
-    if (warp == 0) {
-        float s = lane < static_cast<int>(blockDim.x / gpu::kWarp) ? part[lane] : 0.0f;
-        s = gpu::warpSum(s);
-        if (lane == 0) total = s;
-    }
-    __syncthreads();
-    return total;
-}
-
 __device__ __forceinline__ void storeHalf4(__half* hi, __half* lo, int64_t i, float4 v) {
     half2 h[2] = {__floats2half2_rn(v.x, v.y), __floats2half2_rn(v.z, v.w)};
     *reinterpret_cast<uint2*>(hi + i) = *reinterpret_cast<const uint2*>(h);
@@ -256,7 +240,7 @@ prepareHalfKernel(PrepArgs p, __half* __restrict__ hi, __half* __restrict__ lo) 
         }
         ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
     }
-    float scale = rsqrtf(blockSum(ss) / static_cast<float>(p.k) + p.eps);
+    float scale = rsqrtf(gpu::blockSum(ss) / static_cast<float>(p.k) + p.eps);
     const float4* src = sum ? sum : a;
     const float4* weight = reinterpret_cast<const float4*>(p.weight);
     for (int64_t i = threadIdx.x; i < quads; i += kPrepThreads) {

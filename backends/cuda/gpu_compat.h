@@ -146,6 +146,25 @@ __device__ __forceinline__ float warpMax(float v) {
     return v;
 }
 
+// Sums v over the block (blockDim.x a multiple of the warp size, at most 1024); every thread gets
+// the sum. Two barriers: call it from every thread of the block.
+__device__ inline float blockSum(float v) {
+    __shared__ float part[32];
+    __shared__ float total;
+    v = warpSum(v);
+    int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        int warps = blockDim.x / kWarp;
+        float s = lane < warps ? part[lane] : 0.0f;
+        s = warpSum(s);
+        if (lane == 0) total = s;
+    }
+    __syncthreads();
+    return total;
+}
+
 __device__ __forceinline__ float shflXor(float v, int o) {
 #if defined(HEARTH_GPU_HIP)
     return __shfl_xor(v, o, kWarp);

@@ -20,22 +20,6 @@ namespace {
 
 constexpr int kWarpsPerBlock = 4;
 
-__device__ float blockSumPrep(float v) {
-    __shared__ float part[32];
-    __shared__ float total;
-    v = gpu::warpSum(v);
-    int lane = threadIdx.x % gpu::kWarp, warp = threadIdx.x / gpu::kWarp;
-    if (lane == 0) part[warp] = v;
-    __syncthreads();
-    if (warp == 0) {
-        float s = lane < static_cast<int>(blockDim.x / gpu::kWarp) ? part[lane] : 0.0f;
-        s = gpu::warpSum(s);
-        if (lane == 0) total = s;
-    }
-    __syncthreads();
-    return total;
-}
-
 constexpr int kPrepWarps = 8, kPrepWarpsSingle = 32;
 
 // Grid (chunks / 8, n): warp w of block x handles the 32-value chunk 8x + w of column y, one value
@@ -71,7 +55,7 @@ __global__ void __launch_bounds__(kPrepWarpsSingle * 32) prepareKernel(PrepArgs 
                 ss += v * v;
             }
         }
-        scale = rsqrtf(blockSumPrep(ss) / static_cast<float>(p.k) + p.eps);
+        scale = rsqrtf(gpu::blockSum(ss) / static_cast<float>(p.k) + p.eps);
     }
     // One block per column when out/sum alias a (in-place norm, residual add): every block reads
     // the whole column above, so only one may write it. Otherwise one chunk per warp.
