@@ -669,18 +669,9 @@ private slots:
         const int64_t vocab = 256, n = 8192;
         const testref::SampleSettings s{temperature, 100, topP, minP};
         auto logits = randomFloats(static_cast<size_t>(vocab), 0.5f);  // flat: many candidates survive min-p
-        std::vector<float> x(static_cast<size_t>(vocab * n)), params(static_cast<size_t>(kSampleParamCount * n));
-        for (int64_t r = 0; r < n; ++r) {
-            std::copy(logits.begin(), logits.end(), x.begin() + r * vocab);
-            float* p = params.data() + r * kSampleParamCount;
-            p[kSampleTemperature] = s.temperature;
-            p[kSampleTopK] = s.topK;
-            p[kSampleTopP] = s.topP;
-            p[kSampleMinP] = s.minP;
-            p[kSampleUniform] = (static_cast<float>(r) + 0.5f) / static_cast<float>(n);
-        }
-        auto xt = make(DType::F32, {vocab, n}, x.data());
-        auto pt = make(DType::F32, {kSampleParamCount, n}, params.data());
+        const testref::SampleGrid grid = testref::sampleGrid(logits, n, s);
+        auto xt = make(DType::F32, {vocab, n}, grid.x.data());
+        auto pt = make(DType::F32, {kSampleParamCount, n}, grid.params.data());
         auto out = make(DType::I32, {n});
         be_->sample(out.t, xt.t, pt.t);
         std::vector<double> freq(static_cast<size_t>(vocab));

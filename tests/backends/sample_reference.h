@@ -107,4 +107,27 @@ private:
     std::vector<SampleCandidate> sorted_;
 };
 
+// The input of a histogram check: n copies of one row of logits, row r drawn with u on an even
+// grid, (r + 0.5) / n, so each id's frequency must match its probability to within 2 / n.
+struct SampleGrid {
+    std::vector<float> x;       // F32 {vocab, n}
+    std::vector<float> params;  // F32 {kSampleParamCount, n}
+};
+
+inline SampleGrid sampleGrid(const std::vector<float>& logits, int64_t n, const SampleSettings& s) {
+    const auto vocab = static_cast<int64_t>(logits.size());
+    SampleGrid g{std::vector<float>(static_cast<size_t>(vocab * n)),
+                 std::vector<float>(static_cast<size_t>(kSampleParamCount * n))};
+    for (int64_t r = 0; r < n; ++r) {
+        std::copy(logits.begin(), logits.end(), g.x.begin() + r * vocab);
+        float* p = g.params.data() + r * kSampleParamCount;
+        p[kSampleTemperature] = s.temperature;
+        p[kSampleTopK] = s.topK;
+        p[kSampleTopP] = s.topP;
+        p[kSampleMinP] = s.minP;
+        p[kSampleUniform] = (static_cast<float>(r) + 0.5f) / static_cast<float>(n);
+    }
+    return g;
+}
+
 }  // namespace hearth::testref

@@ -518,18 +518,9 @@ void checkSample(Backend& gpu, Backend& cpu) {
     const int64_t vocab = 256, n = sanitizing ? 1024 : 8192;
     for (auto s : {testref::SampleSettings{0.8f, 100, 0.9f, 0.0f}, testref::SampleSettings{1.3f, 100, 1.0f, 0.3f}}) {
         auto logits = randomFloats(static_cast<size_t>(vocab), 0.5f);  // flat: many candidates survive min-p
-        std::vector<float> x(static_cast<size_t>(vocab * n)), params(static_cast<size_t>(kSampleParamCount * n));
-        for (int64_t r = 0; r < n; ++r) {
-            std::copy(logits.begin(), logits.end(), x.begin() + r * vocab);
-            float* p = params.data() + r * kSampleParamCount;
-            p[kSampleTemperature] = s.temperature;
-            p[kSampleTopK] = s.topK;
-            p[kSampleTopP] = s.topP;
-            p[kSampleMinP] = s.minP;
-            p[kSampleUniform] = (static_cast<float>(r) + 0.5f) / static_cast<float>(n);
-        }
-        auto xt = make(gpu, DType::F32, {vocab, n}, x.data());
-        auto pt = make(gpu, DType::F32, {kSampleParamCount, n}, params.data());
+        const testref::SampleGrid grid = testref::sampleGrid(logits, n, s);
+        auto xt = make(gpu, DType::F32, {vocab, n}, grid.x.data());
+        auto pt = make(gpu, DType::F32, {kSampleParamCount, n}, grid.params.data());
         auto ot = make(gpu, DType::I32, {n});
         gpu.sample(ot.t, xt.t, pt.t);
         std::vector<double> freq(static_cast<size_t>(vocab)), want(static_cast<size_t>(vocab));
