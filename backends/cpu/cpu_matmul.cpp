@@ -15,9 +15,12 @@ namespace hearth::cpu {
 
 namespace {
 
+// Rows [first, last) of a projection, and at decode a second run [secondFirst, secondLast) that
+// the kernel takes in turn with the first.
 struct Chunk {
     int projection;
-    int64_t firstRow, lastRow;  // [first, last)
+    int64_t firstRow, lastRow;
+    int64_t secondFirst = 0, secondLast = 0;
 };
 
 // Rows per chunk: enough chunks for dynamic balance at decode, and for prefill few enough rows
@@ -69,7 +72,10 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
     // projection and walks it front to back, so that each core streams long runs of weights
     // (chunks taken turn about by two threads restart the prefetchers every few KiB: ~25 % slower
     // per core); a thread done with its own parts then takes what is left of the others'.
-    // Prefill has a single part that all threads share.
+    // Each decode part is walked as two streams at once, its front half and its back half a row
+    // of each in turn: one stream per core reads ~15 % below the memory's rate, two reach it
+    // (bench/backends/matmul_bench.cpp; alternating every 16 rows instead of every row gains
+    // nothing). Prefill has a single part that all threads share.
     const int threads = pool_.threads();
     const int partsPerProjection = n == 1 ? threads : 1;
     std::vector<Chunk> chunks;
@@ -81,13 +87,25 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
             const int64_t first = rows * t / partsPerProjection / step * step;
             const int64_t last = t + 1 == partsPerProjection ? rows : rows * (t + 1) / partsPerProjection / step * step;
             if (n == 1 || pi == 0) partBegin.push_back(chunks.size());
-            for (int64_t r = first; r < last; r += step) chunks.push_back({static_cast<int>(pi), r, std::min(last, r + step)});
+            const int pid = static_cast<int>(pi);
+            if (n > 1) {
+                for (int64_t r = first; r < last; r += step) chunks.push_back({pid, r, std::min(last, r + step)});
+                continue;
+            }
+            const int64_t middle = first + (last - first + 1) / 2;
+            for (int64_t r = first, r2 = middle; r < middle; r += step, r2 += step)
+                chunks.push_back({pid, r, std::min(middle, r + step), std::min(last, r2), std::min(last, r2 + step)});
         }
     }
     partBegin.push_back(chunks.size());
     const size_t parts = partBegin.size() - 1;
-    std::vector<std::atomic<size_t>> nextInPart(parts);
-    for (size_t i = 0; i < parts; ++i) nextInPart[i].store(partBegin[i], std::memory_order_relaxed);
+    // One cache line per counter: a thread claiming chunks of its own part must not pull the
+    // line of another's (at decode, sharing one cost ~10 % of the mat-vec time).
+    struct alignas(64) NextChunk {
+        std::atomic<size_t> index;
+    };
+    std::vector<NextChunk> nextInPart(parts);
+    for (size_t i = 0; i < parts; ++i) nextInPart[i].index.store(partBegin[i], std::memory_order_relaxed);
 
     auto runChunk = [&](const Chunk& c) {
         float tmp[kMaxCols];
@@ -102,10 +120,29 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
             ? reinterpret_cast<const float*>(static_cast<const char*>(p.bias.buffer->hostPointer()) + p.bias.offset)
             : nullptr;
         const int64_t rows = p.weight.rows();
-        if (const RowsDotFn rowsDot = n == 1 ? kernels_.rows1[static_cast<uint32_t>(p.weight.type)] : nullptr) {
-            rowsDot(k, w + wRow * static_cast<size_t>(c.firstRow), wRow, c.lastRow - c.firstRow, act, out + c.firstRow);
-            if (bias)
+        if (n == 1) {
+            const RowRun first{w + wRow * static_cast<size_t>(c.firstRow), c.lastRow - c.firstRow, out + c.firstRow};
+            const RowRun second{w + wRow * static_cast<size_t>(c.secondFirst), c.secondLast - c.secondFirst,
+                                out + c.secondFirst};
+            if (const RowsDotFn rowsDot = kernels_.rows1[static_cast<uint32_t>(p.weight.type)]) {
+                rowsDot(k, wRow, first, second, act);
+            } else {
+                auto one = [&](const RowRun& run, int64_t r) {
+                    dot(k, static_cast<const char*>(run.weight) + wRow * static_cast<size_t>(r), act, actBytes, 1,
+                        run.out + r);
+                };
+                const int64_t both = std::min(first.rows, second.rows);
+                for (int64_t r = 0; r < both; ++r) {
+                    one(first, r);
+                    one(second, r);
+                }
+                for (int64_t r = both; r < first.rows; ++r) one(first, r);
+                for (int64_t r = both; r < second.rows; ++r) one(second, r);
+            }
+            if (bias) {
                 for (int64_t r = c.firstRow; r < c.lastRow; ++r) out[r] += bias[r];
+                for (int64_t r = c.secondFirst; r < c.secondLast; ++r) out[r] += bias[r];
+            }
             return;
         }
         for (int64_t c0 = 0; c0 < n; c0 += kMaxCols) {
@@ -119,7 +156,7 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
         }
     };
     auto drain = [&](size_t part) {
-        for (size_t ci; (ci = nextInPart[part].fetch_add(1, std::memory_order_relaxed)) < partBegin[part + 1];)
+        for (size_t ci; (ci = nextInPart[part].index.fetch_add(1, std::memory_order_relaxed)) < partBegin[part + 1];)
             runChunk(chunks[ci]);
     };
     auto work = [&](int thread, int) {

@@ -100,8 +100,16 @@ inline constexpr int kTypeSlots = 32;  // DType ids below this index the dot tab
 // out[c] = dot(weight row of k elements, activation column c), c < cols <= kMaxCols; columns
 // lie `actStride` bytes apart in the activation format of the weight type.
 using DotFn = void (*)(int64_t k, const void* weight, const void* act, size_t actStride, int cols, float* out);
-// out[r] = dot(row r, the activation column), r < rows; the rows lie `rowBytes` apart.
-using RowsDotFn = void (*)(int64_t k, const void* weight, size_t rowBytes, int64_t rows, const void* act, float* out);
+// A run of consecutive weight rows, `rowBytes` apart, and where their dots go.
+struct RowRun {
+    const void* weight;
+    int64_t rows;
+    float* out;
+};
+// out[r] = dot(row r, the activation column) for the rows of two runs, taken in turn (a row of
+// `a`, a row of `b`, ...; the longer run's rest at the end). Two streams a few rows apart in time
+// keep more of a core's memory reads in flight than one: see decodeRunsOf() in cpu_matmul.cpp.
+using RowsDotFn = void (*)(int64_t k, size_t rowBytes, RowRun a, RowRun b, const void* act);
 
 struct KernelTable {
     const char* name = "scalar";
@@ -110,8 +118,8 @@ struct KernelTable {
     // Kernels for a single column (decode), where they beat dot[] there; nullptr: dot[] serves.
     DotFn dot1[kTypeSlots] = {};
     ActFormat act1[kTypeSlots] = {};
-    // Decode over consecutive rows at once (same activations as dot1), where sharing the per-row
-    // setup pays; nullptr: dot1 row by row.
+    // Decode over two runs of rows at once (same activations as dot1), where sharing the per-row
+    // setup pays; nullptr: dot1 row by row, the runs in turn.
     RowsDotFn rows1[kTypeSlots] = {};
     // Attention: a query against a cache row, and out += a * cache row, for F16 and F32 caches.
     float (*dotF16)(const uint16_t* a, const float* b, int64_t n) = nullptr;

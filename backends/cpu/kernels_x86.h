@@ -404,12 +404,14 @@ void fill(KernelTable& t, const char* name) {
     t.act[static_cast<uint32_t>(DType::Q4_1)] = ActFormat::Q8I;
     t.act[static_cast<uint32_t>(DType::Q6_K)] = ActFormat::Q8K6I;
     if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni")) {
-        t.dot1[static_cast<uint32_t>(DType::Q4_0)] = dotQ4_0Decode;
-        t.rows1[static_cast<uint32_t>(DType::Q4_0)] = rowsQ4_0Decode;
+        t.dot1[static_cast<uint32_t>(DType::Q4_0)] = dotDecode<Q40Decode>;
+        t.rows1[static_cast<uint32_t>(DType::Q4_0)] = rowsDecode<Q40Decode>;
         t.act1[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8N4;
-        t.dot1[static_cast<uint32_t>(DType::Q4_K)] = dotQ4_KDecode;
+        t.dot1[static_cast<uint32_t>(DType::Q4_K)] = dotDecode<Q4KDecode>;
+        t.rows1[static_cast<uint32_t>(DType::Q4_K)] = rowsDecode<Q4KDecode>;
         t.act1[static_cast<uint32_t>(DType::Q4_K)] = ActFormat::Q8KN;
-        t.dot1[static_cast<uint32_t>(DType::Q6_K)] = dotQ6_KDecode;
+        t.dot1[static_cast<uint32_t>(DType::Q6_K)] = dotDecode<Q6KDecode>;
+        t.rows1[static_cast<uint32_t>(DType::Q6_K)] = rowsDecode<Q6KDecode>;
         t.act1[static_cast<uint32_t>(DType::Q6_K)] = ActFormat::Q8K;
     }
 #endif

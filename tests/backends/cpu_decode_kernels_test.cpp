@@ -81,7 +81,8 @@ private slots:
 private:
     void checkRows(const cpu::KernelTable& table, DType type, int64_t k, Inputs wKind, Inputs xKind,
                    std::mt19937& rng) {
-        const int64_t rows = 7;  // 4 + 3: the multi-row kernels' whole steps and leftover rows
+        // 8 + 3 rows for the multi-row kernels: paired steps, a whole 4-row step and single rows.
+        const int64_t rows = 11;
         const auto w = makeInputs(wKind, static_cast<size_t>(rows * k), rng);
         const auto x = makeInputs(xKind, static_cast<size_t>(k), rng);
         const auto bytes = testref::quantize(type, w, rows, k);
@@ -106,7 +107,11 @@ private:
             std::vector<uint8_t> act(cpu::activationRowBytes(format, k) + 64);
             cpu::quantizeActivation(format, x.data(), act.data(), k);
             std::fill(several.begin(), several.end(), std::nanf(""));
-            rowsDot(k, bytes.data(), rowBytes, rows, act.data(), several.data());
+            // Two runs of unequal length, so that the longer one's rest is covered too.
+            const int64_t front = rows - rows / 3;
+            rowsDot(k, rowBytes, {bytes.data(), front, several.data()},
+                    {bytes.data() + rowBytes * static_cast<size_t>(front), rows - front, several.data() + front},
+                    act.data());
         }
         const std::string what = std::string(table.name) + " " + std::string(dtypeName(type)) +
                                  " k=" + std::to_string(k) + " weights " + name(wKind) + ", inputs " +
