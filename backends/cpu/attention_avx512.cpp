@@ -154,4 +154,172 @@ void attentionTileAvx512(const AttentionTile& t, float* scratch) {
     }
 }
 
+// ---- Decode: one token against a range of cache positions -------------------------------
+//
+// A block of 16 cache positions is taken for every kv head before the next block, so that each
+// thread reads its part of the cache front to back (a kv head alone is a stride the prefetchers
+// follow poorly, and the cache has left the caches while the step's weights streamed through).
+// Per kv head, the block's rows are converted to f32 once; each query head's 16 dot products are
+// summed across lanes together (transposeSum16), and the softmax and the weighted values run on
+// 16 keys per vector. The tiled kernel above would spend 16 query rows of work per vector on the
+// 4-8 heads that share a kv head.
+
+namespace {
+
+constexpr int kDecodeKeys = 16;
+
+// Lane j of the result is the sum of the lanes of v[slotOfKey(j)], in 45 shuffles and adds
+// instead of 16 separate reductions.
+inline __m512 transposeSum16(const __m512* v) {
+    __m512 c[8], d[4];
+    for (int i = 0; i < 8; ++i)  // c[i]: 8 partial sums of v[2i], then 8 of v[2i+1]
+        c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44),
+                             _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
+    for (int i = 0; i < 4; ++i)  // d[i]: 128-bit lane L holds 4 partial sums of v[4i+L]
+        d[i] = _mm512_add_ps(_mm512_shuffle_f32x4(c[2 * i], c[2 * i + 1], 0x88),
+                             _mm512_shuffle_f32x4(c[2 * i], c[2 * i + 1], 0xDD));
+    const __m512 e0 = _mm512_add_ps(_mm512_unpacklo_ps(d[0], d[1]), _mm512_unpackhi_ps(d[0], d[1]));
+    const __m512 e1 = _mm512_add_ps(_mm512_unpacklo_ps(d[2], d[3]), _mm512_unpackhi_ps(d[2], d[3]));
+    const __m512d e0d = _mm512_castps_pd(e0), e1d = _mm512_castps_pd(e1);
+    // Lane 4L + m: the sum of v[4m + L].
+    return _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(e0d, e1d)), _mm512_castpd_ps(_mm512_unpackhi_pd(e0d, e1d)));
+}
+constexpr int slotOfKey(int j) { return 4 * (j % 4) + j / 4; }
+
+// The 16 scores of query q (hd = 16 * HV floats, pre-scaled) against keys k[0..count) (f32 rows
+// of hd); keys past `count` come out as anything and are masked by the caller.
+// (The loops with fixed trip counts are unrolled by pragma: at -O2 GCC keeps them as loops, and
+// the arrays they index then live on the stack instead of in registers, ~5x slower here.)
+template <int HV>
+__m512 keyScores(const float* q, const float* k, int count, int64_t hd) {
+    __m512 qv[HV > 0 ? HV : 1];
+    if constexpr (HV > 0) {
+#pragma GCC unroll 16
+        for (int x = 0; x < HV; ++x) qv[x] = _mm512_loadu_ps(q + 16 * x);
+    }
+    __m512 dots[kDecodeKeys];
+#pragma GCC unroll 16
+    for (int j = 0; j < kDecodeKeys; ++j) {
+        const float* kr = k + (j < count ? j : 0) * hd;
+        __m512 acc = _mm512_setzero_ps();
+        if constexpr (HV > 0) {
+#pragma GCC unroll 16
+            for (int x = 0; x < HV; ++x) acc = _mm512_fmadd_ps(qv[x], _mm512_loadu_ps(kr + 16 * x), acc);
+        } else {
+            for (int64_t d = 0; d < hd; d += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_loadu_ps(kr + d), acc);
+        }
+        dots[slotOfKey(j)] = acc;
+    }
+    return transposeSum16(dots);
+}
+
+// o[0 .. 16 * NV) += sum_j p[j] * v[j][0 .. 16 * NV) over `count` value rows hd apart.
+template <int NV>
+void addValues(const float* p, const float* v, int count, int64_t hd, float* o) {
+    __m512 acc[NV];
+#pragma GCC unroll 4
+    for (int x = 0; x < NV; ++x) acc[x] = _mm512_loadu_ps(o + 16 * x);
+    for (int j = 0; j < count; ++j) {
+        const __m512 pj = _mm512_set1_ps(p[j]);
+#pragma GCC unroll 4
+        for (int x = 0; x < NV; ++x) acc[x] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(v + j * hd + 16 * x), acc[x]);
+    }
+#pragma GCC unroll 4
+    for (int x = 0; x < NV; ++x) _mm512_storeu_ps(o + 16 * x, acc[x]);
+}
+
+__m512 keyScoresAny(const float* q, const float* k, int count, int64_t hd) {
+    switch (hd) {
+        case 64: return keyScores<4>(q, k, count, hd);
+        case 128: return keyScores<8>(q, k, count, hd);
+        case 256: return keyScores<16>(q, k, count, hd);
+        default: return keyScores<0>(q, k, count, hd);
+    }
+}
+
+// Cache rows [t0, t0 + count) of one kv head as f32 rows of hd (the decode step's layout).
+void loadHeadRows(const AttentionStep& a, const void* cache, int64_t kvh, int64_t t0, int count, float* dst) {
+    for (int j = 0; j < count; ++j) {
+        const int64_t at = ((t0 + j) * a.kvHeads + kvh) * a.hd;
+        float* row = dst + j * a.hd;
+        if (a.f16) {
+            const auto* src = static_cast<const uint16_t*>(cache) + at;
+            for (int64_t d = 0; d < a.hd; d += 16)
+                _mm512_storeu_ps(row + d, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + d))));
+        } else {
+            std::memcpy(row, static_cast<const float*>(cache) + at, static_cast<size_t>(a.hd) * sizeof(float));
+        }
+    }
+}
+
+}  // namespace
+
+size_t attentionDecodeScratchFloats(int64_t hd, int64_t heads) {
+    return static_cast<size_t>(2 * kDecodeKeys * hd + heads * hd);  // k, v blocks; scaled q
+}
+
+void attentionDecodePartAvx512(const AttentionStep& a, int64_t from, int64_t to, float* acc, float* m, float* l,
+                               float* scratch) {
+    const int64_t hd = a.hd, group = a.heads / a.kvHeads;
+    float* k = scratch;
+    float* v = k + kDecodeKeys * hd;
+    float* q = v + kDecodeKeys * hd;
+    const __m512 sc = _mm512_set1_ps(a.scale);
+    for (int64_t h = 0; h < a.heads; ++h) {
+        for (int64_t d = 0; d < hd; d += 16) {
+            _mm512_storeu_ps(q + h * hd + d, _mm512_mul_ps(sc, _mm512_loadu_ps(a.q + h * hd + d)));
+            _mm512_storeu_ps(acc + h * hd + d, _mm512_setzero_ps());
+        }
+        m[h] = -__builtin_inff();
+        l[h] = 0.0f;
+    }
+    for (int64_t t0 = from; t0 < to; t0 += kDecodeKeys) {
+        const int count = static_cast<int>(to - t0 < kDecodeKeys ? to - t0 : kDecodeKeys);
+        const __mmask16 seen = static_cast<__mmask16>((1u << count) - 1);
+        // The next block is asked for while this one is worked on, a few of its positions (whole
+        // rows of all kv heads) with each kv head: the prefetchers do not follow reads that skip
+        // from head to head, and the cache has left the caches while the step's weights streamed
+        // through (~10 % faster from DRAM at 1,088 positions: bench/backends/attention_bench.cpp).
+        const size_t rowBytes = static_cast<size_t>(a.kvHeads * hd) * (a.f16 ? 2 : 4);
+        const int64_t ahead = to - (t0 + kDecodeKeys) < kDecodeKeys ? to - (t0 + kDecodeKeys) : kDecodeKeys;
+        const char* nextK = static_cast<const char*>(a.k) + static_cast<size_t>(t0 + kDecodeKeys) * rowBytes;
+        const char* nextV = static_cast<const char*>(a.v) + static_cast<size_t>(t0 + kDecodeKeys) * rowBytes;
+        for (int64_t kvh = 0; kvh < a.kvHeads; ++kvh) {
+            for (int64_t j = kvh * ahead / a.kvHeads; j < (kvh + 1) * ahead / a.kvHeads; ++j)
+                for (size_t at = 0; at < rowBytes; at += 64) {
+                    _mm_prefetch(nextK + static_cast<size_t>(j) * rowBytes + at, _MM_HINT_T0);
+                    _mm_prefetch(nextV + static_cast<size_t>(j) * rowBytes + at, _MM_HINT_T0);
+                }
+            loadHeadRows(a, a.k, kvh, t0, count, k);
+            loadHeadRows(a, a.v, kvh, t0, count, v);
+            for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
+                const __m512 s = _mm512_mask_mov_ps(_mm512_set1_ps(-__builtin_inff()), seen,
+                                                    keyScoresAny(q + h * hd, k, count, hd));
+                const float blockMax = _mm512_reduce_max_ps(s);
+                const float newMax = m[h] > blockMax ? m[h] : blockMax;
+                alignas(64) float p[kDecodeKeys];
+                const __m512 e = exp16(_mm512_sub_ps(s, _mm512_set1_ps(newMax)));  // masked keys: 0
+                _mm512_store_ps(p, e);
+                float* orow = acc + h * hd;
+                if (newMax > m[h] && l[h] > 0.0f) {
+                    const float correction = _mm512_cvtss_f32(exp16(_mm512_set1_ps(m[h] - newMax)));
+                    l[h] *= correction;
+                    const __m512 c = _mm512_set1_ps(correction);
+                    for (int64_t d = 0; d < hd; d += 16) _mm512_storeu_ps(orow + d, _mm512_mul_ps(c, _mm512_loadu_ps(orow + d)));
+                }
+                m[h] = newMax;
+                l[h] += _mm512_reduce_add_ps(e);
+                for (int64_t d0 = 0; d0 < hd; d0 += 64) {
+                    switch ((hd - d0) / 16) {
+                        case 1: addValues<1>(p, v + d0, count, hd, orow + d0); break;
+                        case 2: addValues<2>(p, v + d0, count, hd, orow + d0); break;
+                        case 3: addValues<3>(p, v + d0, count, hd, orow + d0); break;
+                        default: addValues<4>(p, v + d0, count, hd, orow + d0); break;
+                    }
+                }
+            }
+        }
+    }
+}
+
 }  // namespace hearth::cpu

@@ -1,8 +1,11 @@
-// The prefill side of CpuBackend::attention: the tokens of a chunk go to the tiled AVX-512
-// kernel (attention_avx512.cpp) in tiles of one kv head x as many tokens as fill 64 query rows
-// with the query heads that share it (GQA), so each block of cache rows is read once per tile.
+// CpuBackend::attention on AVX-512: the tokens of a prefill chunk go to the tiled kernel
+// (attention_avx512.cpp) in tiles of one kv head x as many tokens as fill 64 query rows with the
+// query heads that share it (GQA), so each block of cache rows is read once per tile; a decode
+// step's token goes to the few-row kernel, one tile per kv head.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "backends/cpu/attention_tiled.h"
@@ -15,8 +18,12 @@ bool CpuBackend::tryAttentionTiled(float* out, const float* q, const char* kCach
                                    bool f16, float scale) {
 #if defined(HEARTH_CPU_X86)
     const int64_t group = heads / kvHeads;
-    if (n < 2 || !tiledAttentionFits(hd) || group > kAttentionRows || std::strcmp(kernels_.name, "avx512") != 0)
+    if (!tiledAttentionFits(hd) || group > kAttentionRows || std::strcmp(kernels_.name, "avx512") != 0)
         return false;
+    if (n == 1) {
+        attentionDecode(out, q, kCache, vCache, pos[0], heads, kvHeads, hd, f16, scale);
+        return true;
+    }
     const int64_t tokensPerTile = kAttentionRows / group;
     const int64_t tiles = (n + tokensPerTile - 1) / tokensPerTile;
     const size_t elemBytes = f16 ? 2 : 4;
@@ -52,5 +59,59 @@ bool CpuBackend::tryAttentionTiled(float* out, const float* q, const char* kCach
     return false;
 #endif
 }
+
+#if defined(HEARTH_CPU_X86)
+// One part per thread, each a contiguous range of positions (whole 16-key blocks, at least 64
+// each) of every kv head, read front to back; the parts' unnormalised values are then merged,
+// the heads shared out between the threads. (Splitting the kv heads between the threads instead
+// needs no merge, but ran ~10 % slower from DRAM and from the caches:
+// bench/backends/attention_bench.cpp.)
+void CpuBackend::attentionDecode(float* out, const float* q, const char* kCache, const char* vCache, int32_t last,
+                                 int64_t heads, int64_t kvHeads, int64_t hd, bool f16, float scale) {
+    const int64_t keys = int64_t{last} + 1;
+    const int parts = static_cast<int>(std::clamp<int64_t>(keys / 64, 1, std::min(pool_.threads(), kMaxParts)));
+    const AttentionStep step{q, kCache, vCache, heads, kvHeads, hd, f16, scale};
+    const size_t perPart = static_cast<size_t>(heads * hd + 2 * heads);
+    attnScratch_.resize(perPart * static_cast<size_t>(parts));
+    auto accOf = [&](int part) { return attnScratch_.data() + perPart * static_cast<size_t>(part); };
+    auto maxOf = [&](int part) { return accOf(part) + heads * hd; };
+    auto sumOf = [&](int part) { return accOf(part) + heads * hd + heads; };
+    auto run = [&](int part, int) {
+        if (part >= parts) return;
+        thread_local std::vector<float> scratch;
+        const size_t floats = attentionDecodeScratchFloats(hd, heads);
+        if (scratch.size() < floats) scratch.resize(floats);
+        const int64_t from = keys * part / parts / 16 * 16;
+        const int64_t to = part + 1 == parts ? keys : keys * (part + 1) / parts / 16 * 16;
+        attentionDecodePartAvx512(step, from, to, accOf(part), maxOf(part), sumOf(part), scratch.data());
+    };
+    auto merge = [&](int64_t begin, int64_t end, int) {
+        for (int64_t h = begin; h < end; ++h) {
+            float top = -std::numeric_limits<float>::infinity();
+            for (int part = 0; part < parts; ++part) top = std::max(top, maxOf(part)[h]);
+            float weight[kMaxParts], sum = 0.0f;
+            for (int part = 0; part < parts; ++part) {
+                const float m = maxOf(part)[h];
+                weight[part] = m == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(m - top);
+                sum += weight[part] * sumOf(part)[h];
+            }
+            for (int part = 0; part < parts; ++part) weight[part] /= sum;
+            float* o = out + h * hd;
+            for (int64_t d = 0; d < hd; ++d) {
+                float v = 0.0f;
+                for (int part = 0; part < parts; ++part) v += weight[part] * accOf(part)[h * hd + d];
+                o[d] = v;
+            }
+        }
+    };
+    if (parts == 1) {
+        run(0, 1);
+        merge(0, heads, 0);
+        return;
+    }
+    pool_.run(run);
+    pool_.parallelFor(heads, (heads + parts - 1) / parts, merge);
+}
+#endif
 
 }  // namespace hearth::cpu

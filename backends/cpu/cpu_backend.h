@@ -58,6 +58,11 @@ private:
     // The tiled prefill attention (cpu_attention_tiled.cpp); false when it does not apply.
     bool tryAttentionTiled(float* out, const float* q, const char* kCache, const char* vCache, const int32_t* pos,
                            int64_t n, int64_t heads, int64_t kvHeads, int64_t hd, bool f16, float scale);
+#if defined(HEARTH_CPU_X86)
+    static constexpr int kMaxParts = 64;  // threads that split one decode step's attention
+    void attentionDecode(float* out, const float* q, const char* kCache, const char* vCache, int32_t last,
+                         int64_t heads, int64_t kvHeads, int64_t hd, bool f16, float scale);
+#endif
 
     DeviceInfo info_;
     const KernelTable& kernels_;
