@@ -5,6 +5,10 @@
 #include <cstring>
 #include <type_traits>
 
+#if defined(__x86_64__)
+#include "backends/cpu/quantize_avx512.h"
+#endif
+
 #include "backends/cpu/kernels.h"
 
 namespace hearth::cpu {
@@ -224,7 +228,29 @@ void dequantizeK(const void* src, float* dst, int64_t k) {
     }
 }
 
+// Round to nearest, ties to even, for |v| <= 2^22: what std::nearbyint gives in the default
+// rounding mode, but inline. nearbyint is a libm call here (this file is built for any x86-64),
+// and quantizing the input of every decode mat-vec through it took longer than the mat-vec of a
+// 512-row k/v projection.
+inline int roundToInt(float v) {
+    constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23: adding it leaves the rounded value in the low mantissa bits
+    return static_cast<int>((v + kMagic) - kMagic);
+}
+
+#if defined(__x86_64__)
+// The AVX-512 quantizers (quantize_avx512.cpp) where the CPU has them: bit for bit the same.
+bool hasQ8Avx512() {
+    static const bool has = (__builtin_cpu_init(), __builtin_cpu_supports("avx512f") &&
+                                                       __builtin_cpu_supports("avx512bw") &&
+                                                       __builtin_cpu_supports("avx512dq"));
+    return has;
+}
+#endif
+
 void quantizeQ8A(const float* x, BlockQ8A* out, int64_t k) {
+#if defined(__x86_64__)
+    if (hasQ8Avx512()) return quantizeQ8AAvx512(x, out, k);
+#endif
     for (int64_t ib = 0; ib < k / kQK; ++ib) {
         const float* v = x + ib * kQK;
         float amax = 0.0f;
@@ -233,7 +259,7 @@ void quantizeQ8A(const float* x, BlockQ8A* out, int64_t k) {
         float id = d > 0.0f ? 1.0f / d : 0.0f;
         int sum = 0;
         for (int j = 0; j < kQK; ++j) {
-            int q = static_cast<int>(std::nearbyint(v[j] * id));
+            int q = roundToInt(v[j] * id);
             out[ib].qs[j] = static_cast<int8_t>(std::clamp(q, -127, 127));
             sum += out[ib].qs[j];
         }
@@ -243,6 +269,9 @@ void quantizeQ8A(const float* x, BlockQ8A* out, int64_t k) {
 }
 
 void quantizeQ8K(const float* x, BlockQ8_K* out, int64_t k) {
+#if defined(__x86_64__)
+    if (hasQ8Avx512()) return quantizeQ8KAvx512(x, out, k);
+#endif
     for (int64_t ib = 0; ib < k / kQKK; ++ib) {
         const float* v = x + ib * kQKK;
         float amax = 0.0f;
@@ -250,7 +279,7 @@ void quantizeQ8K(const float* x, BlockQ8_K* out, int64_t k) {
         float d = amax / 127.0f;
         float id = d > 0.0f ? 1.0f / d : 0.0f;
         for (int j = 0; j < kQKK; ++j)
-            out[ib].qs[j] = static_cast<int8_t>(std::clamp(static_cast<int>(std::nearbyint(v[j] * id)), -127, 127));
+            out[ib].qs[j] = static_cast<int8_t>(std::clamp(roundToInt(v[j] * id), -127, 127));
         for (int s = 0; s < kQKK / 16; ++s) {
             int sum = 0;
             for (int j = 0; j < 16; ++j) sum += out[ib].qs[16 * s + j];

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -76,6 +77,54 @@ private slots:
         }
         if (checked == 0) QSKIP("this CPU runs no separate decode kernels");
         qInfo("%d cases", checked);
+    }
+
+    // The activation quantizers (SIMD where the CPU has it) against the definition: d = max|x| /
+    // 127, q = x / d rounded to nearest, ties to even. Bit for bit, since every dot kernel's
+    // exactness rests on it; the inputs include exact ties, an all-zero block and tiny values.
+    void activationQuantizersMatchTheDefinition() {
+        std::mt19937 rng(11);
+        std::normal_distribution<float> dist;
+        const int64_t k = 1024;
+        std::vector<float> x(static_cast<size_t>(k));
+        for (int round = 0; round < 20; ++round) {
+            for (auto& v : x) v = dist(rng) * (round % 2 ? 1e-30f : 3.0f);
+            for (int64_t i = 0; i < 32; ++i) x[static_cast<size_t>(64 + i)] = 0.0f;  // Q8A block 2
+            // Block 0: max 127, so the quants are the values themselves; .5 steps make ties.
+            for (int64_t i = 0; i < 32; ++i) x[static_cast<size_t>(i)] = i == 0 ? 127.0f : static_cast<float>(i) - 14.5f;
+            auto quant = [](float v, float id) {
+                return static_cast<int8_t>(std::clamp(static_cast<int>(std::nearbyint(v * id)), -127, 127));
+            };
+            std::vector<uint8_t> got(cpu::activationRowBytes(cpu::ActFormat::Q8A, k));
+            cpu::quantizeActivation(cpu::ActFormat::Q8A, x.data(), got.data(), k);
+            for (int64_t b = 0; b < k / kQK; ++b) {
+                cpu::BlockQ8A want{};
+                float amax = 0.0f;
+                for (int64_t i = 0; i < kQK; ++i) amax = std::max(amax, std::fabs(x[static_cast<size_t>(b * kQK + i)]));
+                want.d = amax / 127.0f;
+                const float id = want.d > 0.0f ? 1.0f / want.d : 0.0f;
+                int sum = 0;
+                for (int64_t i = 0; i < kQK; ++i) sum += want.qs[i] = quant(x[static_cast<size_t>(b * kQK + i)], id);
+                want.s = want.d * static_cast<float>(sum);
+                QVERIFY2(std::memcmp(&want, got.data() + b * sizeof(cpu::BlockQ8A), sizeof want) == 0,
+                         ("Q8A block " + std::to_string(b) + " of round " + std::to_string(round)).c_str());
+            }
+            got.assign(cpu::activationRowBytes(cpu::ActFormat::Q8K, k), 0);
+            cpu::quantizeActivation(cpu::ActFormat::Q8K, x.data(), got.data(), k);
+            for (int64_t b = 0; b < k / kQKK; ++b) {
+                BlockQ8_K want{};
+                float amax = 0.0f;
+                for (int64_t i = 0; i < kQKK; ++i) amax = std::max(amax, std::fabs(x[static_cast<size_t>(b * kQKK + i)]));
+                want.d = amax / 127.0f;
+                const float id = want.d > 0.0f ? 1.0f / want.d : 0.0f;
+                for (int64_t i = 0; i < kQKK; ++i) {
+                    want.qs[i] = quant(x[static_cast<size_t>(b * kQKK + i)], id);
+                    want.bsums[i / 16] = static_cast<int16_t>(want.bsums[i / 16] + want.qs[i]);
+                }
+                QVERIFY2(std::memcmp(&want, got.data() + b * sizeof(BlockQ8_K), sizeof want) == 0,
+                         ("Q8K block " + std::to_string(b) + " of round " + std::to_string(round)).c_str());
+            }
+        }
     }
 
 private:
