@@ -216,16 +216,29 @@ __m512 keyScores(const float* q, const float* k, int count, int64_t hd) {
 // o[0 .. 16 * NV) += sum_j p[j] * v[j][0 .. 16 * NV) over `count` value rows hd apart.
 template <int NV>
 void addValues(const float* p, const float* v, int count, int64_t hd, float* o) {
-    __m512 acc[NV];
+    // Even and odd keys into separate sums: one chain of 16 dependent FMAs would wait on latency.
+    __m512 acc[2][NV];
 #pragma GCC unroll 4
-    for (int x = 0; x < NV; ++x) acc[x] = _mm512_loadu_ps(o + 16 * x);
-    for (int j = 0; j < count; ++j) {
+    for (int x = 0; x < NV; ++x) {
+        acc[0][x] = _mm512_loadu_ps(o + 16 * x);
+        acc[1][x] = _mm512_setzero_ps();
+    }
+    int j = 0;
+    for (; j + 2 <= count; j += 2) {
+#pragma GCC unroll 2
+        for (int e = 0; e < 2; ++e) {
+            const __m512 pj = _mm512_set1_ps(p[j + e]);
+#pragma GCC unroll 4
+            for (int x = 0; x < NV; ++x) acc[e][x] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(v + (j + e) * hd + 16 * x), acc[e][x]);
+        }
+    }
+    if (j < count) {
         const __m512 pj = _mm512_set1_ps(p[j]);
 #pragma GCC unroll 4
-        for (int x = 0; x < NV; ++x) acc[x] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(v + j * hd + 16 * x), acc[x]);
+        for (int x = 0; x < NV; ++x) acc[0][x] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(v + j * hd + 16 * x), acc[0][x]);
     }
 #pragma GCC unroll 4
-    for (int x = 0; x < NV; ++x) _mm512_storeu_ps(o + 16 * x, acc[x]);
+    for (int x = 0; x < NV; ++x) _mm512_storeu_ps(o + 16 * x, _mm512_add_ps(acc[0][x], acc[1][x]));
 }
 
 __m512 keyScoresAny(const float* q, const float* k, int count, int64_t hd) {
