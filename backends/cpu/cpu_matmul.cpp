@@ -72,10 +72,10 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
     // projection and walks it front to back, so that each core streams long runs of weights
     // (chunks taken turn about by two threads restart the prefetchers every few KiB: ~25 % slower
     // per core); a thread done with its own parts then takes what is left of the others'.
-    // Each decode part is walked as two streams at once, its front half and its back half a row
-    // of each in turn: one stream per core reads ~15 % below the memory's rate, two reach it
-    // (bench/backends/matmul_bench.cpp; alternating every 16 rows instead of every row gains
-    // nothing). Prefill has a single part that all threads share.
+    // Each decode part is walked as two streams at once, its front half and its back half, a row
+    // of each together: with one stream a core reads 10-20 % below what two reach (a stream test
+    // in docs/performance.md; taking 16 rows of one half before switching gains little, so a
+    // chunk holds rows of both halves). Prefill has a single part that all threads share.
     const int threads = pool_.threads();
     const int partsPerProjection = n == 1 ? threads : 1;
     std::vector<Chunk> chunks;

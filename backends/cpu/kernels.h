@@ -106,9 +106,9 @@ struct RowRun {
     int64_t rows;
     float* out;
 };
-// out[r] = dot(row r, the activation column) for the rows of two runs, taken in turn (a row of
-// `a`, a row of `b`, ...; the longer run's rest at the end). Two streams a few rows apart in time
-// keep more of a core's memory reads in flight than one: see decodeRunsOf() in cpu_matmul.cpp.
+// out[r] = dot(row r, the activation column) for the rows of two runs, row r of `a` and row r of
+// `b` together (the longer run's rest at the end). Two memory streams per core keep more reads in
+// flight than one: see CpuBackend::matmul and rowsDecode() in kernels_avx512_decode.h.
 using RowsDotFn = void (*)(int64_t k, size_t rowBytes, RowRun a, RowRun b, const void* act);
 
 struct KernelTable {

@@ -59,7 +59,7 @@ double seconds(std::chrono::steady_clock::time_point since) {
 // the CPU has and independent accumulators, so that neither the load width nor one dependency
 // chain caps the figure below what the memory system delivers. With `prefetch` > 0 it also asks
 // for each line that many bytes ahead, as the decode kernels do: on some CPUs the hardware
-// prefetchers alone leave a core ~15 % below what it can read.
+// prefetchers alone leave a core ~10 % below what it can read.
 #if defined(__x86_64__)
 __attribute__((target("avx512f"))) uint64_t sumAvx512(const char* p, size_t len, int streams, int prefetch) {
     const size_t part = len / static_cast<size_t>(streams) / 256 * 256;
@@ -154,7 +154,6 @@ MemoryBandwidth measureMemoryBandwidthDetailed(int threads, double bufferMiB) {
         std::memset(dst + begin, 0, len);
     });
     double bestCopy = 1e30, bestRead = 1e30;
-
     std::vector<uint64_t> sums(static_cast<size_t>(n));
     for (int rep = 0; rep < 3; ++rep) {
         auto start = std::chrono::steady_clock::now();
