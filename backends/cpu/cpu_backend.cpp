@@ -301,12 +301,23 @@ void CpuBackend::argmax(const Tensor& out, const Tensor& x) {
     requireShape(out.elements() == n, op, "out must hold one id per row of x");
     int32_t* o = data<int32_t>(out, op, "out");
     const float* v = data<const float>(x, op, "x");
+    // The first index of the largest value, NaN skipped (index 0 if all are NaN), in two passes
+    // that have no loop-carried dependence through memory: the maximum (eight independent
+    // running maxima), then the first index holding it. A decode step's 128k logits took
+    // 375 us in the one-pass loop (a compare against row[best] reloaded each time).
     for (int64_t r = 0; r < n; ++r) {
         const float* row = v + r * vocab;
-        int64_t best = 0;
-        for (int64_t i = 1; i < vocab; ++i)
-            if (row[i] > row[best] || (std::isnan(row[best]) && !std::isnan(row[i]))) best = i;
-        o[r] = static_cast<int32_t>(best);
+        constexpr int kLanes = 8;
+        float top[kLanes];
+        std::fill(top, top + kLanes, -std::numeric_limits<float>::infinity());
+        int64_t i = 0;
+        for (; i + kLanes <= vocab; i += kLanes)
+            for (int j = 0; j < kLanes; ++j) top[j] = row[i + j] > top[j] ? row[i + j] : top[j];
+        for (; i < vocab; ++i) top[0] = row[i] > top[0] ? row[i] : top[0];
+        const float best = *std::max_element(top, top + kLanes);
+        int64_t at = 0;
+        while (at < vocab && !(row[at] == best)) ++at;
+        o[r] = static_cast<int32_t>(at < vocab ? at : 0);
     }
 }
 

@@ -566,10 +566,15 @@ private slots:
                 for (int64_t r = 0; r < n; ++r) {
                     float* row = x.data() + r * vocab;
                     row[vocab / 3] = -std::numeric_limits<float>::infinity();
-                    int64_t best = 0;
-                    for (int64_t i = 1; i < vocab; ++i) if (row[i] > row[best]) best = i;
-                    if (vocab > 10) row[vocab - 1] = row[best];  // a later tie: the first one wins
-                    want[r] = static_cast<int32_t>(best);
+                    // NaN is skipped (row 1 starts with one); a row of nothing but NaN gives 0.
+                    if (r == 1) row[0] = std::nanf("");
+                    if (r == 2)
+                        for (int64_t i = 0; i < vocab; ++i) row[i] = std::nanf("");
+                    int64_t best = -1;
+                    for (int64_t i = 0; i < vocab; ++i)
+                        if (!std::isnan(row[i]) && (best < 0 || row[i] > row[best])) best = i;
+                    if (best >= 0 && vocab > 10) row[vocab - 1] = row[best];  // a later tie: the first one wins
+                    want[r] = static_cast<int32_t>(best < 0 ? 0 : best);
                 }
                 auto xt = make(DType::F32, {vocab, n}, x.data());
                 auto out = make(DType::I32, {n});
