@@ -308,6 +308,7 @@ void checkSmallOps(Backend& gpu, Backend& cpu) {
     auto x = randomFloats(static_cast<size_t>(vocab * rows));
     x[5000] = x[90000] = 100.0f;                 // tie in row 0
     x[vocab + vocab - 1] = 50.0f;                // last element of row 1
+    x[2 * vocab] = std::nanf("");                // NaN first in row 2: skipped
     auto run = [&](Backend& be) {
         auto xt = make(be, DType::F32, {vocab, rows}, x.data());
         auto ot = make(be, DType::I32, {rows});
@@ -315,7 +316,8 @@ void checkSmallOps(Backend& gpu, Backend& cpu) {
         return read<int32_t>(be, ot.t);
     };
     auto g = run(gpu), c = run(cpu);
-    report(g == c && g[0] == 5000 && g[1] == vocab - 1, "argmax vocab=128256 rows=3 (ties, last)", g == c ? 0 : 1, 0.5);
+    report(g == c && g[0] == 5000 && g[1] == vocab - 1 && g[2] != 0, "argmax vocab=128256 rows=3 (ties, last, NaN)",
+           g == c ? 0 : 1, 0.5);
 }
 
 void checkAttention(Backend& gpu, Backend& cpu) {
@@ -327,7 +329,9 @@ void checkAttention(Backend& gpu, Backend& cpu) {
                           // prefill (tiled tensor-core kernel): one head per kv head, two blocks;
                           // groups of 8 and 3; positions reaching the end of the cache
                           {64, 8, 8, 70, 256, 0, DType::F16},     {128, 32, 4, 100, 512, 400, DType::F16},
-                          {96, 12, 4, 33, 160, 127, DType::F16}};
+                          {96, 12, 4, 33, 160, 127, DType::F16},
+                          // decode with a head size of no fixed-width CPU path, and GQA 7:1
+                          {80, 4, 2, 1, 64, 37, DType::F32},      {64, 14, 2, 1, 64, 47, DType::F16}};
     for (const Case& c : cases) {
         auto kAll = randomFloats(static_cast<size_t>(c.hd * c.kvHeads * c.ctx));
         auto vAll = randomFloats(static_cast<size_t>(c.hd * c.kvHeads * c.ctx));
