@@ -20,12 +20,11 @@ namespace hearth::cpu {
 
 namespace {
 
-// About 200 us of spinning before a worker sleeps (a pause is 10-140 cycles depending on the
-// core; 2,000 took 21 us on the development VM's Xeon): long enough to bridge the single-threaded
-// stretches of a decode step (the host's work between two steps, attention over a short context)
-// so the next op does not wait for a futex wake-up, short enough not to burn a shared machine's
-// cores once generation stops.
-constexpr int kSpinIterations = 20000;
+// Some tens of microseconds of spinning (a pause is 10-140 cycles depending on the core; 2,000
+// took 21 us on the development VM's Xeon) before a worker sleeps: long enough to bridge the
+// gap between two ops of a decode step, short enough not to burn a shared machine's cores.
+// (Ten times as long made no difference to decode there: docs/performance.md.)
+constexpr int kSpinIterations = 2000;
 
 }  // namespace
 
