@@ -6,7 +6,8 @@
 //   AttentionTile t{...};                       one kv head, up to 64 query rows
 //   attentionTileAvx512(t, scratch);            scratch: attentionScratchFloats(hd) floats
 //
-// attentionTileAvx512 is compiled with AVX-512 flags: call it only with the avx512 kernel table.
+// Decode (one token) has its own kernel below, attentionDecodePartAvx512, over a range of cache
+// positions. Both are compiled with AVX-512 flags: call them only with the avx512 kernel table.
 #pragma once
 
 #include <cstddef>

@@ -55,7 +55,8 @@ private:
     void quantizeInput(ActFormat format, const float* x, int64_t k, int64_t n);
     // The AMX prefill path (cpu_matmul_amx.cpp); false when it does not apply to this call.
     bool tryMatmulAmx(const float* in, int64_t k, int64_t n, std::span<const Projection> projections);
-    // The tiled prefill attention (cpu_attention_tiled.cpp); false when it does not apply.
+    // Attention on AVX-512 (cpu_attention_tiled.cpp): tiles for prefill, attentionDecode for a
+    // decode step's one token; false when it does not apply.
     bool tryAttentionTiled(float* out, const float* q, const char* kCache, const char* vCache, const int32_t* pos,
                            int64_t n, int64_t heads, int64_t kvHeads, int64_t hd, bool f16, float scale);
 #if defined(HEARTH_CPU_X86)
