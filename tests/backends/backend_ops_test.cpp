@@ -629,12 +629,8 @@ private slots:
             }
             std::vector<float> params(static_cast<size_t>(kSampleParamCount * n));
             for (int64_t r = 0; r < n; ++r) {
-                float* p = params.data() + r * kSampleParamCount;
-                p[kSampleTemperature] = c.s.temperature;
-                p[kSampleTopK] = c.s.topK;
-                p[kSampleTopP] = c.s.topP;
-                p[kSampleMinP] = c.s.minP;
-                p[kSampleUniform] = static_cast<float>(us[static_cast<size_t>(r)]);
+                testref::writeSampleParams(params.data() + r * kSampleParamCount, c.s,
+                                           static_cast<float>(us[static_cast<size_t>(r)]));
             }
             auto xt = make(DType::F32, {c.vocab, n}, x.data());
             auto pt = make(DType::F32, {kSampleParamCount, n}, params.data());

@@ -107,6 +107,15 @@ private:
     std::vector<SampleCandidate> sorted_;
 };
 
+// One column of Backend::sample's parameters (kSampleParamCount floats at p).
+inline void writeSampleParams(float* p, const SampleSettings& s, float u) {
+    p[kSampleTemperature] = s.temperature;
+    p[kSampleTopK] = s.topK;
+    p[kSampleTopP] = s.topP;
+    p[kSampleMinP] = s.minP;
+    p[kSampleUniform] = u;
+}
+
 // The input of a histogram check: n copies of one row of logits, row r drawn with u on an even
 // grid, (r + 0.5) / n, so each id's frequency must match its probability to within 2 / n.
 struct SampleGrid {
@@ -120,12 +129,8 @@ inline SampleGrid sampleGrid(const std::vector<float>& logits, int64_t n, const 
                  std::vector<float>(static_cast<size_t>(kSampleParamCount * n))};
     for (int64_t r = 0; r < n; ++r) {
         std::copy(logits.begin(), logits.end(), g.x.begin() + r * vocab);
-        float* p = g.params.data() + r * kSampleParamCount;
-        p[kSampleTemperature] = s.temperature;
-        p[kSampleTopK] = s.topK;
-        p[kSampleTopP] = s.topP;
-        p[kSampleMinP] = s.minP;
-        p[kSampleUniform] = (static_cast<float>(r) + 0.5f) / static_cast<float>(n);
+        writeSampleParams(g.params.data() + r * kSampleParamCount, s,
+                          (static_cast<float>(r) + 0.5f) / static_cast<float>(n));
     }
     return g;
 }

@@ -485,12 +485,8 @@ void checkSample(Backend& gpu, Backend& cpu) {
                 row[c.vocab / 2] = -std::numeric_limits<float>::infinity();
                 row[c.vocab / 3] = std::numeric_limits<float>::quiet_NaN();
             }
-            float* p = params.data() + r * kSampleParamCount;
-            p[kSampleTemperature] = c.s.temperature;
-            p[kSampleTopK] = c.s.topK;
-            p[kSampleTopP] = c.s.topP;
-            p[kSampleMinP] = c.s.minP;
-            p[kSampleUniform] = static_cast<float>(us[static_cast<size_t>(r)]);
+            testref::writeSampleParams(params.data() + r * kSampleParamCount, c.s,
+                                       static_cast<float>(us[static_cast<size_t>(r)]));
         }
         auto run = [&](Backend& be) {
             auto xt = make(be, DType::F32, {c.vocab, n}, x.data());
