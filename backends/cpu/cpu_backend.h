@@ -71,6 +71,15 @@ private:
     ThreadPool pool_;
     std::vector<uint8_t> actScratch_[kActFormats];  // one per ActFormat, reused between calls
     std::vector<float> attnScratch_;
+    // rope(): the cos/sin of the last call's angles, and what they were computed for.
+    struct RopeAngles {
+        int32_t position = -1;  // the one token's position; -1 when not reusable
+        int rotaryDims = 0;
+        float theta = 0.0f, positionScale = 0.0f;
+        std::vector<float> factors;  // freqFactors' values, empty without
+        std::vector<float> cs;       // per token: cos, sin of each angle
+    };
+    RopeAngles ropeAngles_;
 };
 
 std::unique_ptr<BackendLibrary> makeCpuLibrary();

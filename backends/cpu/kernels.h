@@ -126,6 +126,8 @@ struct KernelTable {
     float (*dotF32)(const float* a, const float* b, int64_t n) = nullptr;
     void (*axpyF16)(float a, const uint16_t* x, float* y, int64_t n) = nullptr;
     void (*axpyF32)(float a, const float* x, float* y, int64_t n) = nullptr;
+    // The KV cache's f16 rows: dst[i] = x[i] rounded to nearest even (f32ToF16 in dtype.h).
+    void (*toF16)(const float* x, uint16_t* dst, int64_t n) = nullptr;
 };
 
 // The kernel and activation format for a matmul of n columns.

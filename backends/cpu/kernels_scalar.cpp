@@ -205,6 +205,10 @@ void axpyF32(float a, const float* x, float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+void toF16(const float* x, uint16_t* dst, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = f32ToF16(x[i]);
+}
+
 template <class Block>
 void dequantize32(const void* src, float* dst, int64_t k) {
     const auto* b = static_cast<const Block*>(src);
@@ -496,6 +500,7 @@ void fillScalarKernels(KernelTable& t) {
     t.dotF16 = dotF16;
     t.dotF32 = dotF32;
     t.axpyF16 = axpyF16;
+    t.toF16 = toF16;
     t.axpyF32 = axpyF32;
 }
 

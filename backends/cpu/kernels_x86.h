@@ -373,6 +373,15 @@ float dotF32(const float* a, const float* b, int64_t n) { return dotRow(a, b, n)
 void axpyF16(float alpha, const uint16_t* x, float* y, int64_t n) { axpyRow(alpha, x, y, n); }
 void axpyF32(float alpha, const float* x, float* y, int64_t n) { axpyRow(alpha, x, y, n); }
 
+// F16C rounds to nearest even, as f32ToF16 does; NaNs stay NaNs (their payload may differ).
+void toF16(const float* x, uint16_t* dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (; i < n; ++i) dst[i] = f32ToF16(x[i]);
+}
+
 }  // namespace
 
 void fill(KernelTable& t, const char* name) {
@@ -419,6 +428,7 @@ void fill(KernelTable& t, const char* name) {
     t.dotF32 = dotF32;
     t.axpyF16 = axpyF16;
     t.axpyF32 = axpyF32;
+    t.toF16 = toF16;
 }
 
 }  // namespace hearth::cpu::HEARTH_KERNEL_NS

@@ -1,7 +1,7 @@
 // Weight-streaming throughput of Backend::matmul, per weight type.
 //
 //   bench_backend_matmul [--device cpu] [--threads N] [--types q4_0,q4_k] [--pool-mib 1024] [--small-pages]
-//                        [--shapes 512x2048,2048x2048]   (rows x k; default 4096x4096,2048x8192)
+//                        [--shapes 512x2048,2048x2048]   (rows x k, k a multiple of 32; default 4096x4096,2048x8192)
 //
 // Decode (n = 1) is memory-bound, so it is reported as GB/s of weight bytes read, next to the
 // machine's measured bandwidth; prefill (n > 1) as GFLOP/s. Each shape is replicated into a pool
@@ -52,8 +52,8 @@ std::vector<std::pair<int64_t, int64_t>> parseShapes(const std::string& text) {
         if (end == std::string::npos) end = text.size();
         const std::string item = text.substr(start, end - start);
         long long rows = 0, k = 0;
-        if (std::sscanf(item.c_str(), "%lldx%lld", &rows, &k) != 2 || rows < 1 || k < 256 || k % 256 != 0) {
-            std::fprintf(stderr, "bad shape '%s' (ROWSxK, K a multiple of 256)\n", item.c_str());
+        if (std::sscanf(item.c_str(), "%lldx%lld", &rows, &k) != 2 || rows < 1 || k < 32 || k % 32 != 0) {
+            std::fprintf(stderr, "bad shape '%s' (ROWSxK, K a multiple of 32)\n", item.c_str());
             std::exit(2);
         }
         out.emplace_back(rows, k);
@@ -217,6 +217,11 @@ int main(int argc, char** argv) {
     for (DType type : opt.types) {
         for (const auto& s : opt.shapes) {
             const int64_t rows = s.first, k = s.second;
+            if (!dtypeRowBytes(type, static_cast<uint64_t>(k))) {  // k = 896 (qwen2.5-0.5b) suits Q4_0, not K-quants
+                std::printf("%-6s %6lldx%-5lld   (k is not a whole number of blocks)\n", std::string(dtypeName(type)).c_str(),
+                            static_cast<long long>(rows), static_cast<long long>(k));
+                continue;
+            }
             auto r1 = timeMatmul(*be, type, rows, k, 1, opt.poolMiB, rng);
             double gbs = static_cast<double>(r1.weightBytes) / r1.seconds / 1e9;
             double gf64 = 0, gf512 = 0;

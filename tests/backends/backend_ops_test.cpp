@@ -402,6 +402,16 @@ private slots:
             {RopeStyle::Neox, 64, 64, 2, 3, 1000, 1000000.0f, 1.0f, false},
             {RopeStyle::Neox, 128, 64, 5, 7, 4090, 10000.0f, 0.25f, true},  // partial rotary, linear scaling
             {RopeStyle::Interleaved, 80, 32, 1, 2, 123, 10000.0f, 1.0f, false},
+            // Single tokens at one position, as a decode step calls it, with each parameter in
+            // turn changed: a backend that keeps a position's angles must notice every change.
+            {RopeStyle::Interleaved, 128, 128, 3, 1, 17, 500000.0f, 1.0f, true},
+            {RopeStyle::Interleaved, 128, 128, 3, 1, 17, 500000.0f, 1.0f, true},  // other factor values
+            {RopeStyle::Interleaved, 128, 128, 3, 1, 17, 500000.0f, 1.0f, false},
+            {RopeStyle::Neox, 128, 64, 3, 1, 17, 500000.0f, 1.0f, false},
+            {RopeStyle::Neox, 128, 64, 3, 1, 17, 10000.0f, 1.0f, false},
+            {RopeStyle::Neox, 128, 64, 3, 1, 17, 10000.0f, 0.5f, false},
+            {RopeStyle::Neox, 128, 64, 3, 1, 17, 10000.0f, 0.5f, false},
+            {RopeStyle::Neox, 128, 64, 3, 1, 18, 10000.0f, 0.5f, false},
         };
         for (const auto& c : cases) {
             auto x = randomFloats(static_cast<size_t>(c.headDim * c.heads * c.n));
@@ -446,6 +456,12 @@ private slots:
             const int64_t n = static_cast<int64_t>(pos.size());
             auto k = randomFloats(static_cast<size_t>(hd * kvHeads * n));
             auto v = randomFloats(static_cast<size_t>(hd * kvHeads * n));
+            // Values where a conversion to f16 may round wrongly: ties (to even), the largest
+            // half and what overflows it, subnormals and what underflows, signed zero, infinity.
+            const float edges[] = {1.0f + 0x1p-11f, 1.0f + 0x3p-11f, -(2.0f + 0x1p-10f), 65504.0f, 65519.0f, 65520.0f,
+                                   -1e6f, 0x1p-24f, 0x1p-25f, 0x1.8p-25f, 0x3p-25f, 1e-7f, -5e-8f, -0.0f,
+                                   std::numeric_limits<float>::infinity()};
+            std::copy(std::begin(edges), std::end(edges), k.begin() + 3);
             auto kc = make(cacheType, {hd, kvHeads, ctx});  // poisoned: untouched rows must stay so
             auto vc = make(cacheType, {hd, kvHeads, ctx});
             auto kt = make(DType::F32, {hd, kvHeads, n}, k.data());
@@ -472,7 +488,8 @@ private slots:
                         } else {
                             float want = src[token * row + j];
                             if (cacheType == DType::F16) want = f16ToF32(f32ToF16(want));
-                            QVERIFY2(g == want, ("storeKv row " + std::to_string(p) + " element " + std::to_string(j) + where()).c_str());
+                            QVERIFY2(g == want && std::signbit(g) == std::signbit(want),
+                                     ("storeKv row " + std::to_string(p) + " element " + std::to_string(j) + where()).c_str());
                         }
                     }
                 }
