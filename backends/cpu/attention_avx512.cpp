@@ -268,14 +268,14 @@ size_t attentionDecodeScratchFloats(int64_t hd, int64_t heads) {
     return static_cast<size_t>(2 * kDecodeKeys * hd + heads * hd);  // k, v blocks; scaled q
 }
 
-void attentionDecodePartAvx512(const AttentionStep& a, int64_t from, int64_t to, float* acc, float* m, float* l,
-                               float* scratch) {
+void attentionDecodePartAvx512(const AttentionStep& a, int64_t from, int64_t to, int64_t kvFrom, int64_t kvTo,
+                               float* acc, float* m, float* l, float* scratch) {
     const int64_t hd = a.hd, group = a.heads / a.kvHeads;
     float* k = scratch;
     float* v = k + kDecodeKeys * hd;
     float* q = v + kDecodeKeys * hd;
     const __m512 sc = _mm512_set1_ps(a.scale);
-    for (int64_t h = 0; h < a.heads; ++h) {
+    for (int64_t h = kvFrom * group; h < kvTo * group; ++h) {
         for (int64_t d = 0; d < hd; d += 16) {
             _mm512_storeu_ps(q + h * hd + d, _mm512_mul_ps(sc, _mm512_loadu_ps(a.q + h * hd + d)));
             _mm512_storeu_ps(acc + h * hd + d, _mm512_setzero_ps());
@@ -290,13 +290,18 @@ void attentionDecodePartAvx512(const AttentionStep& a, int64_t from, int64_t to,
         // rows of all kv heads) with each kv head: the prefetchers do not follow reads that skip
         // from head to head, and the cache has left the caches while the step's weights streamed
         // through (~10 % faster from DRAM at 1,088 positions: bench/backends/attention_bench.cpp).
-        const size_t rowBytes = static_cast<size_t>(a.kvHeads * hd) * (a.f16 ? 2 : 4);
+        // Of each row, only the part of this call's kv heads.
+        const size_t elem = a.f16 ? 2 : 4, rowBytes = static_cast<size_t>(a.kvHeads * hd) * elem;
+        const size_t partBytes = static_cast<size_t>((kvTo - kvFrom) * hd) * elem;
         const int64_t ahead = to - (t0 + kDecodeKeys) < kDecodeKeys ? to - (t0 + kDecodeKeys) : kDecodeKeys;
-        const char* nextK = static_cast<const char*>(a.k) + static_cast<size_t>(t0 + kDecodeKeys) * rowBytes;
-        const char* nextV = static_cast<const char*>(a.v) + static_cast<size_t>(t0 + kDecodeKeys) * rowBytes;
-        for (int64_t kvh = 0; kvh < a.kvHeads; ++kvh) {
-            for (int64_t j = kvh * ahead / a.kvHeads; j < (kvh + 1) * ahead / a.kvHeads; ++j)
-                for (size_t at = 0; at < rowBytes; at += 64) {
+        const size_t next = static_cast<size_t>(t0 + kDecodeKeys) * rowBytes + static_cast<size_t>(kvFrom * hd) * elem;
+        const char* nextK = static_cast<const char*>(a.k) + next;
+        const char* nextV = static_cast<const char*>(a.v) + next;
+        const int64_t kvCount = kvTo - kvFrom;
+        for (int64_t kvh = kvFrom; kvh < kvTo; ++kvh) {
+            const int64_t i = kvh - kvFrom;
+            for (int64_t j = i * ahead / kvCount; j < (i + 1) * ahead / kvCount; ++j)
+                for (size_t at = 0; at < partBytes; at += 64) {
                     _mm_prefetch(nextK + static_cast<size_t>(j) * rowBytes + at, _MM_HINT_T0);
                     _mm_prefetch(nextV + static_cast<size_t>(j) * rowBytes + at, _MM_HINT_T0);
                 }

@@ -36,10 +36,11 @@ constexpr bool tiledAttentionFits(int64_t hd) { return hd > 0 && hd % 16 == 0 &&
 size_t attentionScratchFloats(int64_t hd);
 void attentionTileAvx512(const AttentionTile& tile, float* scratch);
 
-// Decode: the one token of a step against cache positions [from, to), so that threads can split
-// the positions. Leaves per query head h the unnormalised weighted values acc[h * hd ..], the
-// running maximum m[h] of the scaled scores and the sum l[h] of exp(score - m[h]); parts are
-// merged by rescaling to a common maximum. scratch: attentionDecodeScratchFloats(hd, heads).
+// Decode: the one token of a step against cache positions [from, to) for kv heads [kvFrom, kvTo)
+// and their query heads, so that threads can split the positions or the heads. Leaves per query
+// head h the unnormalised weighted values acc[h * hd ..], the running maximum m[h] of the scaled
+// scores and the sum l[h] of exp(score - m[h]); parts of the positions are merged by rescaling to
+// a common maximum. scratch: attentionDecodeScratchFloats(hd, heads).
 struct AttentionStep {
     const float* q;      // heads x hd
     const void* k;       // the caches: position t, kv head g at (t * kvHeads + g) * hd elements
@@ -49,7 +50,7 @@ struct AttentionStep {
     float scale;
 };
 size_t attentionDecodeScratchFloats(int64_t hd, int64_t heads);
-void attentionDecodePartAvx512(const AttentionStep& step, int64_t from, int64_t to, float* acc, float* m, float* l,
-                               float* scratch);
+void attentionDecodePartAvx512(const AttentionStep& step, int64_t from, int64_t to, int64_t kvFrom, int64_t kvTo,
+                               float* acc, float* m, float* l, float* scratch);
 
 }  // namespace hearth::cpu

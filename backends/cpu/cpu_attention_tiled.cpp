@@ -65,7 +65,9 @@ bool CpuBackend::tryAttentionTiled(float* out, const float* q, const char* kCach
 // each) of every kv head, read front to back; the parts' unnormalised values are then merged,
 // the heads shared out between the threads. (Splitting the kv heads between the threads instead
 // needs no merge, but ran ~10 % slower from DRAM and from the caches:
-// bench/backends/attention_bench.cpp.)
+// bench/backends/attention_bench.cpp.) Below 128 positions, where one part would leave the other
+// threads idle (and asleep by the next op: a sleeping worker made the o projection after it
+// ~40 % slower), the threads split the kv heads.
 void CpuBackend::attentionDecode(float* out, const float* q, const char* kCache, const char* vCache, int32_t last,
                                  int64_t heads, int64_t kvHeads, int64_t hd, bool f16, float scale) {
     const int64_t keys = int64_t{last} + 1;
@@ -76,14 +78,17 @@ void CpuBackend::attentionDecode(float* out, const float* q, const char* kCache,
     auto accOf = [&](int part) { return attnScratch_.data() + perPart * static_cast<size_t>(part); };
     auto maxOf = [&](int part) { return accOf(part) + heads * hd; };
     auto sumOf = [&](int part) { return accOf(part) + heads * hd + heads; };
-    auto run = [&](int part, int) {
-        if (part >= parts) return;
+    auto scratchFloats = [&] {
         thread_local std::vector<float> scratch;
         const size_t floats = attentionDecodeScratchFloats(hd, heads);
         if (scratch.size() < floats) scratch.resize(floats);
+        return scratch.data();
+    };
+    auto run = [&](int part, int) {
+        if (part >= parts) return;
         const int64_t from = keys * part / parts / 16 * 16;
         const int64_t to = part + 1 == parts ? keys : keys * (part + 1) / parts / 16 * 16;
-        attentionDecodePartAvx512(step, from, to, accOf(part), maxOf(part), sumOf(part), scratch.data());
+        attentionDecodePartAvx512(step, from, to, 0, kvHeads, accOf(part), maxOf(part), sumOf(part), scratchFloats());
     };
     auto merge = [&](int64_t begin, int64_t end, int) {
         for (int64_t h = begin; h < end; ++h) {
@@ -105,8 +110,16 @@ void CpuBackend::attentionDecode(float* out, const float* q, const char* kCache,
         }
     };
     if (parts == 1) {
-        run(0, 1);
-        merge(0, heads, 0);
+        const int64_t shares = std::min<int64_t>(pool_.threads(), kvHeads);
+        auto runHeads = [&](int share, int) {
+            if (share >= shares) return;
+            const int64_t kvFrom = kvHeads * share / shares, kvTo = kvHeads * (share + 1) / shares;
+            attentionDecodePartAvx512(step, 0, keys, kvFrom, kvTo, accOf(0), maxOf(0), sumOf(0), scratchFloats());
+            const int64_t group = heads / kvHeads;
+            merge(kvFrom * group, kvTo * group, share);
+        };
+        if (shares > 1) pool_.run(runHeads);
+        else runHeads(0, 1);
         return;
     }
     pool_.run(run);

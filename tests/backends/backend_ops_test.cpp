@@ -512,8 +512,10 @@ private slots:
             {48, 3, 3, 33, 0, 40, DType::F32},
             // Decode (one token, AVX-512: 16 keys per vector): a head size with no fixed-width
             // path and an f32 cache; GQA 7:1 ending on a whole 16-key block; the largest head;
-            // a long context whose running maximum is rescaled over many blocks.
+            // a long context whose running maximum is rescaled over many blocks; 3 kv heads at a
+            // short context, which the CPU's threads split unevenly.
             {80, 4, 2, 1, 37, 40, DType::F32},
+            {64, 6, 3, 1, 20, 24, DType::F16},
             {64, 14, 2, 1, 47, 64, DType::F16},
             {256, 8, 1, 1, 16, 32, DType::F16},
             {128, 8, 2, 1, 600, 640, DType::F16},
