@@ -68,6 +68,10 @@ int runBench(hearth::cli::Args& args) {
         j["membw_read_gbs"] = readBw;
         j["fraction_of_read_membw"] = achieved / readBw;
     }
+    if (r.weightsReadGBs > 0) {
+        j["weights_read_gbs"] = r.weightsReadGBs;
+        j["fraction_of_weights_read"] = achieved / r.weightsReadGBs;
+    }
     if (r.deviceId.rfind("cpu", 0) == 0) j["huge_page_file_bytes"] = r.hugePageFileBytes;
     // A GPU: its own roof (a streaming kernel) and the VRAM the run holds, as planned and as measured.
     const double stream = r.deviceStreamGBs;
@@ -99,6 +103,12 @@ int runBench(hearth::cli::Args& args) {
     std::printf("  memory   weights %.1f MiB, KV cache %.1f MiB, scratch %.1f MiB, resident %.1f MiB\n",
                 static_cast<double>(mem.weights) / 1048576.0, static_cast<double>(mem.kvCache) / 1048576.0,
                 static_cast<double>(mem.scratch) / 1048576.0, static_cast<double>(r.residentBytes) / 1048576.0);
+    if (r.weightsReadGBs > 0)
+        std::printf("  weights  read at %.1f GB/s where they are mapped (decode reached %.0f %% of that)%s\n",
+                    r.weightsReadGBs, 100 * achieved / r.weightsReadGBs,
+                    readBw > 0 && r.weightsReadGBs < 0.9 * readBw
+                        ? "; slower than a fresh buffer: part of the page cache sits in slower memory"
+                        : "");
     if (r.deviceId.rfind("cpu", 0) == 0)
         std::printf("  pages    %.1f MiB of the mapped file on 2 MiB pages%s\n",
                     static_cast<double>(r.hugePageFileBytes) / 1048576.0,

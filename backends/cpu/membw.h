@@ -3,6 +3,8 @@
 // judged against it.
 #pragma once
 
+#include <cstddef>
+
 namespace hearth {
 
 struct MemoryBandwidth {
@@ -17,5 +19,9 @@ struct MemoryBandwidth {
 MemoryBandwidth measureMemoryBandwidthDetailed(int threads = 0, double bufferMiB = 0);
 // The copy figure alone, in GB/s.
 double measureMemoryBandwidth(int threads = 0);
+// The read figure over memory already in use, in GB/s: for `hearth bench`, the mapped weights of a
+// model, which can sit in memory that reads slower than a fresh buffer (see docs/performance.md,
+// "Where the weights live"). Reads [data, data + bytes) whole pages only; 0 if there are none.
+double measureReadBandwidth(const void* data, size_t bytes, int threads = 0);
 
 }  // namespace hearth

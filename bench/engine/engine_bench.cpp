@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
                             {"decode_tps", r.decodeTps}, {"bytes_per_token", r.bytesPerToken},
                             {"achieved_gbs", r.achievedGBs}, {"membw_copy_gbs", r.membwCopyGBs},
                             {"fraction_of_membw", r.membwCopyGBs > 0 ? r.achievedGBs / r.membwCopyGBs : 0.0},
+                            {"membw_read_gbs", r.membwReadGBs}, {"weights_read_gbs", r.weightsReadGBs},
                             {"prefill_over_decode", r.prefillTps / r.decodeTps},
                             {"weights_bytes", r.memory.weights}, {"kv_cache_bytes", r.memory.kvCache},
                             {"scratch_bytes", r.memory.scratch}, {"resident_bytes", r.residentBytes},

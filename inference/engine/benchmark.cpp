@@ -98,17 +98,46 @@ uint64_t hugePageFileBytes() {
     return 0;
 }
 
-uint64_t bytesPerDecodedToken(const ModelGraph& g, double positions, DType kvType) {
+namespace {
+
+// Calls f(tensor) for every weight a decode step reads in full (the embedding table aside).
+template <class F>
+void forEachDecodeWeight(const ModelGraph& g, F f) {
     const auto& w = g.weights();
-    uint64_t bytes = 0;
-    auto add = [&](const Tensor& t) { if (t.valid()) bytes += t.bytes(); };
     for (const auto& l : w.layers) {
         for (const auto* t : {&l.attnNorm, &l.wq, &l.wk, &l.wv, &l.bq, &l.bk, &l.bv, &l.qNorm, &l.kNorm, &l.wo,
                               &l.ffnNorm, &l.wGate, &l.wUp, &l.wDown})
-            add(*t);
+            if (t->valid()) f(*t);
     }
-    add(w.outputNorm);
-    add(w.output);
+    for (const auto* t : {&w.outputNorm, &w.output})
+        if (t->valid()) f(*t);
+}
+
+// The read bandwidth of the host memory span that holds the step's weights (CPU backend: the
+// mapped file), or 0 where the weights have no host address.
+double weightsReadBandwidth(const ModelGraph& g, int threads) {
+    const char* first = nullptr;
+    const char* last = nullptr;
+    bool host = true;
+    forEachDecodeWeight(g, [&](const Tensor& t) {
+        const char* base = t.buffer ? static_cast<const char*>(t.buffer->hostPointer()) : nullptr;
+        if (!base) {
+            host = false;
+            return;
+        }
+        const char* p = base + t.offset;
+        if (!first || p < first) first = p;
+        if (!last || p + t.bytes() > last) last = p + t.bytes();
+    });
+    return host && first ? measureReadBandwidth(first, static_cast<size_t>(last - first), threads) : 0.0;
+}
+
+}  // namespace
+
+uint64_t bytesPerDecodedToken(const ModelGraph& g, double positions, DType kvType) {
+    const auto& w = g.weights();
+    uint64_t bytes = 0;
+    forEachDecodeWeight(g, [&](const Tensor& t) { bytes += t.bytes(); });
     bytes += w.tokenEmbd.rowBytes();
     const auto& s = g.spec();
     double kvRow = 2.0 * s.numLayers * s.numKvHeads * s.headDim * (kvType == DType::F32 ? 4 : 2);
@@ -175,6 +204,7 @@ BenchResult runBenchmark(const std::filesystem::path& path, LoadOptions lo, int 
             const MemoryBandwidth bw = measureMemoryBandwidthDetailed(lo.threads);
             r.membwCopyGBs = bw.copyGBs;
             r.membwReadGBs = bw.readGBs;
+            r.weightsReadGBs = weightsReadBandwidth(model->graph(), lo.threads);
         } else r.deviceStreamGBs = streamBandwidth(model->backend());
     }
     return r;

@@ -20,6 +20,9 @@ struct BenchResult {
     double achievedGBs = 0;
     double membwCopyGBs = 0;     // measured on the CPU backend only; 0 otherwise
     double membwReadGBs = 0;     // the same run's read-only figure: the yardstick for decode
+    // The same read pass over the model's mapped weights (CPU only): below membwReadGBs when the
+    // pages the weights occupy read slower than a fresh buffer, which decode then cannot beat.
+    double weightsReadGBs = 0;
     // GPU backends: the backend's add() over three F32 arrays far larger than any cache (two
     // reads, one write), the bandwidth a plain streaming kernel reaches: the roof for decode.
     double deviceStreamGBs = 0;

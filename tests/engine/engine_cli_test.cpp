@@ -155,7 +155,7 @@ private slots:
         QVERIFY2(r.exitCode == 0, r.err.constData());
         auto j = nlohmann::json::parse(r.out.toStdString());
         for (const char* key : {"prefill_tps", "decode_tps", "bytes_per_token", "achieved_gbs", "membw_copy_gbs",
-                                "weights_bytes", "kv_cache_bytes", "scratch_bytes"})
+                                "membw_read_gbs", "weights_read_gbs", "weights_bytes", "kv_cache_bytes", "scratch_bytes"})
             QVERIFY2(j.contains(key) && j[key].get<double>() > 0, key);
     }
 };
