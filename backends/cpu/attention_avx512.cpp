@@ -220,14 +220,14 @@ __m512 keyScores(const float* q, const float* k, int count, int64_t hd) {
     return transposeSum16(dots);
 }
 
-// o[0 .. 16 * NV) += sum_j p[j] * v[j][0 .. 16 * NV) over `count` value rows hd apart.
+// o[0 .. 16 * NV) = scale * o + sum_j p[j] * v[j][0 .. 16 * NV) over `count` value rows hd apart.
 template <int NV>
-void addValues(const float* p, const float* v, int count, int64_t hd, float* o) {
+void addValues(const float* p, const float* v, int count, int64_t hd, __m512 scale, float* o) {
     // Even and odd keys into separate sums: one chain of 16 dependent FMAs would wait on latency.
     __m512 acc[2][NV];
 #pragma GCC unroll 4
     for (int x = 0; x < NV; ++x) {
-        acc[0][x] = _mm512_loadu_ps(o + 16 * x);
+        acc[0][x] = _mm512_mul_ps(scale, _mm512_loadu_ps(o + 16 * x));
         acc[1][x] = _mm512_setzero_ps();
     }
     int j = 0;
@@ -311,25 +311,27 @@ void attentionDecodePartAvx512(const AttentionStep& a, int64_t from, int64_t to,
                 const __m512 s = _mm512_mask_mov_ps(_mm512_set1_ps(-__builtin_inff()), seen,
                                                     keyScoresAny(q + h * hd, k, count, hd));
                 const float blockMax = _mm512_reduce_max_ps(s);
-                const float newMax = m[h] > blockMax ? m[h] : blockMax;
+                const __m512 oldMax = _mm512_set1_ps(m[h]);
+                const __m512 newMax = _mm512_max_ps(oldMax, _mm512_set1_ps(blockMax));
                 alignas(64) float p[kDecodeKeys];
-                const __m512 e = exp16(_mm512_sub_ps(s, _mm512_set1_ps(newMax)));  // masked keys: 0
+                const __m512 e = exp16(_mm512_sub_ps(s, newMax));  // masked keys: 0
                 _mm512_store_ps(p, e);
+                // What the earlier blocks summed is rescaled to the new maximum: by 1 where it did
+                // not move, by 0 before the first block (the maximum was -inf, the sums 0). Without
+                // a branch: whether the maximum moves is data, and a mispredicted branch threw away
+                // the other heads' work in flight (at short contexts decode attention took ~3x as
+                // long: bench/backends/attention_bench.cpp).
+                const __m512 rescale = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(newMax, oldMax, _CMP_GT_OQ),
+                                                            _mm512_set1_ps(1.0f), exp16(_mm512_sub_ps(oldMax, newMax)));
                 float* orow = acc + h * hd;
-                if (newMax > m[h] && l[h] > 0.0f) {
-                    const float correction = _mm512_cvtss_f32(exp16(_mm512_set1_ps(m[h] - newMax)));
-                    l[h] *= correction;
-                    const __m512 c = _mm512_set1_ps(correction);
-                    for (int64_t d = 0; d < hd; d += 16) _mm512_storeu_ps(orow + d, _mm512_mul_ps(c, _mm512_loadu_ps(orow + d)));
-                }
-                m[h] = newMax;
-                l[h] += _mm512_reduce_add_ps(e);
+                m[h] = _mm512_cvtss_f32(newMax);
+                l[h] = l[h] * _mm512_cvtss_f32(rescale) + _mm512_reduce_add_ps(e);
                 for (int64_t d0 = 0; d0 < hd; d0 += 64) {
                     switch ((hd - d0) / 16) {
-                        case 1: addValues<1>(p, v + d0, count, hd, orow + d0); break;
-                        case 2: addValues<2>(p, v + d0, count, hd, orow + d0); break;
-                        case 3: addValues<3>(p, v + d0, count, hd, orow + d0); break;
-                        default: addValues<4>(p, v + d0, count, hd, orow + d0); break;
+                        case 1: addValues<1>(p, v + d0, count, hd, rescale, orow + d0); break;
+                        case 2: addValues<2>(p, v + d0, count, hd, rescale, orow + d0); break;
+                        case 3: addValues<3>(p, v + d0, count, hd, rescale, orow + d0); break;
+                        default: addValues<4>(p, v + d0, count, hd, rescale, orow + d0); break;
                     }
                 }
             }

@@ -515,7 +515,7 @@ private slots:
             // a long context whose running maximum is rescaled over many blocks; 3 kv heads at a
             // short context, which the CPU's threads split unevenly.
             {80, 4, 2, 1, 37, 40, DType::F32},
-            {64, 6, 3, 1, 20, 24, DType::F16},
+            {64, 6, 3, 1, 40, 48, DType::F16},
             {64, 14, 2, 1, 47, 64, DType::F16},
             {256, 8, 1, 1, 16, 32, DType::F16},
             {128, 8, 2, 1, 600, 640, DType::F16},
