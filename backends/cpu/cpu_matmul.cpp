@@ -25,10 +25,12 @@ struct Chunk {
 
 // Rows per chunk (per run at decode): at decode enough chunks for dynamic balance, and few
 // enough claims that their cost stays small (64 rows streamed 3-8 % faster than 16 in the op
-// bench; 128 or ~64 KiB per run no better than 64); for prefill few enough rows that the
-// chunk's weights stay in L2 while every column group passes over them.
-int64_t chunkRows(size_t rowBytes, int64_t n) {
-    if (n == 1) return 64;
+// bench; 128 or ~64 KiB per run no better than 64, nor 16 or 32 for the small projections), but
+// no more than 64 chunks per run: the output projection's 128k-152k rows streamed 2-5 % faster
+// in ~500-row chunks (bench/backends/matmul_bench.cpp; a run of `runRows` rows); for prefill few
+// enough rows that the chunk's weights stay in L2 while every column group passes over them.
+int64_t chunkRows(size_t rowBytes, int64_t n, int64_t runRows) {
+    if (n == 1) return std::max<int64_t>(64, runRows / 64);
     const size_t budget = 256 * 1024;
     return std::clamp<int64_t>(static_cast<int64_t>(budget / std::max<size_t>(rowBytes, 1)), 4, 128);
 }
@@ -84,7 +86,7 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
     std::vector<size_t> partBegin;  // part i = chunks [partBegin[i], partBegin[i + 1])
     for (size_t pi = 0; pi < projections.size(); ++pi) {
         const int64_t rows = projections[pi].weight.rows();
-        const int64_t step = chunkRows(projections[pi].weight.rowBytes(), n);
+        const int64_t step = chunkRows(projections[pi].weight.rowBytes(), n, rows / (2 * partsPerProjection));
         for (int t = 0; t < partsPerProjection; ++t) {
             const int64_t first = rows * t / partsPerProjection / step * step;
             const int64_t last = t + 1 == partsPerProjection ? rows : rows * (t + 1) / partsPerProjection / step * step;
