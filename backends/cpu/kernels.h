@@ -84,15 +84,18 @@ constexpr K6Lane k6Lane(int lane) {
 // Q8N4 layout of one group of kDecodeGroup = 4 blocks (b = 0..3): 64 bytes where dword lane
 // 4L + b holds activations 4L..4L+3 of block b, 64 bytes the same for activations 16+4L..
 // 16+4L+3, then 4 int32 -8 * (sum of block b's activations) (the Q4_0 offset), then 4 floats d
-// of block b. Blocks after the last whole group stay plain BlockQ8A.
+// of block b, then 32 bytes of padding, so that on a 64-byte aligned buffer (CacheLineBytes in
+// cpu_backend.h) no 64-byte load of a group straddles two cache lines. Blocks after the last
+// whole group stay plain BlockQ8A.
 inline constexpr int kDecodeGroup = 4;
-inline constexpr int kDecodeGroupBytes = 160;
+inline constexpr int kDecodeGroupBytes = 192;
 
 // Q8KN layout of one super-block: 256 int8 activations in the order Q4_K's quant bytes meet them
 // (for p = 0, 1: 64 bytes meeting the low nibbles of qs[64p..64p+63], i.e. activations
 // 128p..128p+31 and 128p+64..128p+95, then 64 meeting the high nibbles, i.e. 128p+32..128p+63
-// and 128p+96..128p+127), 8 int16 sums of the 32-element sub-blocks, the float d, padding.
-inline constexpr int kKDecodeBytes = 288;
+// and 128p+96..128p+127), 8 int16 sums of the 32-element sub-blocks, the float d, padding to
+// whole cache lines (as Q8N4).
+inline constexpr int kKDecodeBytes = 320;
 
 inline constexpr int kMaxCols = 4;
 inline constexpr int kTypeSlots = 32;  // DType ids below this index the dot table

@@ -388,6 +388,7 @@ void quantizeQ8N4(const float* x, uint8_t* out, int64_t k) {
             offset[b] = -8 * sum;
             d[b] = blocks[b].d;
         }
+        std::memset(o + 160, 0, kDecodeGroupBytes - 160);
     }
     quantizeQ8A(x + groups * kDecodeGroup * kQK, reinterpret_cast<BlockQ8A*>(out + groups * kDecodeGroupBytes),
                 k - groups * kDecodeGroup * kQK);
