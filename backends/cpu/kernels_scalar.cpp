@@ -369,11 +369,10 @@ void quantizeQ8K6I(const float* x, uint8_t* out, int64_t k) {
                 k - groups * kK6Group * kQKK);
 }
 
-// Q8A blocks in the weights' block order, with the Q4_0 offset per lane (see ActFormat::Q8N4).
-void quantizeQ8N4(const float* x, uint8_t* out, int64_t k) {
-    const int64_t nb = k / kQK, groups = nb / kDecodeGroup;
+// The whole groups of Q8N4: Q8A blocks in the weights' block order, with the Q4_0 offset per lane.
+void quantizeQ8N4Groups(const float* x, uint8_t* out, int64_t k) {
     BlockQ8A blocks[kDecodeGroup];
-    for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t g = 0; g < k / (kQK * kDecodeGroup); ++g) {
         quantizeQ8A(x + g * kDecodeGroup * kQK, blocks, kDecodeGroup * kQK);
         uint8_t* o = out + g * kDecodeGroupBytes;
         auto* offset = reinterpret_cast<int32_t*>(o + 128);
@@ -390,8 +389,19 @@ void quantizeQ8N4(const float* x, uint8_t* out, int64_t k) {
         }
         std::memset(o + 160, 0, kDecodeGroupBytes - 160);
     }
-    quantizeQ8A(x + groups * kDecodeGroup * kQK, reinterpret_cast<BlockQ8A*>(out + groups * kDecodeGroupBytes),
-                k - groups * kDecodeGroup * kQK);
+}
+
+// See ActFormat::Q8N4.
+void quantizeQ8N4(const float* x, uint8_t* out, int64_t k) {
+    auto groups = quantizeQ8N4Groups;
+#if defined(__x86_64__)
+    // The rearranging was ~60 % of the plain version's time (2,048 elements: ~2,400 cycles).
+    if (hasQ8Avx512()) groups = quantizeQ8N4GroupsAvx512;
+#endif
+    groups(x, out, k);
+    const int64_t whole = k / kQK / kDecodeGroup;
+    quantizeQ8A(x + whole * kDecodeGroup * kQK, reinterpret_cast<BlockQ8A*>(out + whole * kDecodeGroupBytes),
+                k - whole * kDecodeGroup * kQK);
 }
 
 // Q8_K blocks in the order of Q4_K's quant bytes (see ActFormat::Q8KN).

@@ -109,6 +109,30 @@ private slots:
                 QVERIFY2(std::memcmp(&want, got.data() + b * sizeof(cpu::BlockQ8A), sizeof want) == 0,
                          ("Q8A block " + std::to_string(b) + " of round " + std::to_string(round)).c_str());
             }
+            // Q8N4 is the same blocks rearranged (kernels.h): per group of 4, dword 4L + b holds
+            // quants 4L..4L+3 of block b, then 16+4L.., then -8 * each block's sum, the scales and
+            // zero padding.
+            std::vector<uint8_t> q8a = got;
+            got.assign(cpu::activationRowBytes(cpu::ActFormat::Q8N4, k), 0xAA);
+            cpu::quantizeActivation(cpu::ActFormat::Q8N4, x.data(), got.data(), k);
+            for (int64_t g = 0; g < k / kQK / cpu::kDecodeGroup; ++g) {
+                std::vector<uint8_t> want(cpu::kDecodeGroupBytes, 0);
+                for (int b = 0; b < cpu::kDecodeGroup; ++b) {
+                    cpu::BlockQ8A block;
+                    std::memcpy(&block, q8a.data() + (g * cpu::kDecodeGroup + b) * sizeof block, sizeof block);
+                    int32_t sum = 0;
+                    for (int i = 0; i < kQK; ++i) sum += block.qs[i];
+                    for (int lane = 0; lane < 4; ++lane) {
+                        std::memcpy(want.data() + 16 * lane + 4 * b, block.qs + 4 * lane, 4);
+                        std::memcpy(want.data() + 64 + 16 * lane + 4 * b, block.qs + 16 + 4 * lane, 4);
+                    }
+                    const int32_t offset = -8 * sum;
+                    std::memcpy(want.data() + 128 + 4 * b, &offset, 4);
+                    std::memcpy(want.data() + 144 + 4 * b, &block.d, 4);
+                }
+                QVERIFY2(std::memcmp(want.data(), got.data() + g * cpu::kDecodeGroupBytes, want.size()) == 0,
+                         ("Q8N4 group " + std::to_string(g) + " of round " + std::to_string(round)).c_str());
+            }
             got.assign(cpu::activationRowBytes(cpu::ActFormat::Q8K, k), 0);
             cpu::quantizeActivation(cpu::ActFormat::Q8K, x.data(), got.data(), k);
             for (int64_t b = 0; b < k / kQKK; ++b) {
