@@ -6,6 +6,7 @@
 //   auto be = lib->open(0, {.threads = 4});
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <new>
 #include <vector>
@@ -87,6 +88,21 @@ private:
     const bool amx_ = amx::enabled(kernels_);  // after kernels_: initialised in this order
     ThreadPool pool_;
     CacheLineBytes actScratch_[kActFormats];  // one per ActFormat, reused between calls
+    // matmul's work list (cpu_matmul.cpp): rows [firstRow, lastRow) of a projection, and at
+    // decode a second run [secondFirst, secondLast) that the kernel takes in turn with the first.
+    struct MatmulChunk {
+        int projection;
+        int64_t firstRow, lastRow;
+        int64_t secondFirst = 0, secondLast = 0;
+    };
+    // One cache line per counter: a thread claiming chunks of its own part must not pull the
+    // line of another's (at decode, sharing one cost ~10 % of the mat-vec time).
+    struct alignas(64) ChunkCounter {
+        std::atomic<size_t> index;
+    };
+    std::vector<MatmulChunk> matmulChunks_;
+    std::vector<size_t> matmulParts_;
+    std::vector<ChunkCounter> matmulCounters_;
     std::vector<float> attnScratch_;
     // rope(): the cos/sin of the last call's angles, and what they were computed for.
     struct RopeAngles {

@@ -15,14 +15,6 @@ namespace hearth::cpu {
 
 namespace {
 
-// Rows [first, last) of a projection, and at decode a second run [secondFirst, secondLast) that
-// the kernel takes in turn with the first.
-struct Chunk {
-    int projection;
-    int64_t firstRow, lastRow;
-    int64_t secondFirst = 0, secondLast = 0;
-};
-
 // Rows per chunk (per run at decode): at decode enough chunks for dynamic balance, and few
 // enough claims that their cost stays small (64 rows streamed 3-8 % faster than 16 in the op
 // bench; 128 or ~64 KiB per run no better than 64, nor 16 or 32 for the small projections), but
@@ -82,8 +74,12 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
     // chunk holds rows of both halves). Prefill has a single part that all threads share.
     const int threads = pool_.threads();
     const int partsPerProjection = n == 1 ? threads : 1;
-    std::vector<Chunk> chunks;
-    std::vector<size_t> partBegin;  // part i = chunks [partBegin[i], partBegin[i + 1])
+    // The lists live in the backend between calls: a decode step makes ~100 of these calls, and
+    // growing fresh vectors cost each a handful of allocations.
+    auto& chunks = matmulChunks_;
+    auto& partBegin = matmulParts_;  // part i = chunks [partBegin[i], partBegin[i + 1])
+    chunks.clear();
+    partBegin.clear();
     for (size_t pi = 0; pi < projections.size(); ++pi) {
         const int64_t rows = projections[pi].weight.rows();
         const int64_t step = chunkRows(projections[pi].weight.rowBytes(), n, rows / (2 * partsPerProjection));
@@ -103,15 +99,11 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
     }
     partBegin.push_back(chunks.size());
     const size_t parts = partBegin.size() - 1;
-    // One cache line per counter: a thread claiming chunks of its own part must not pull the
-    // line of another's (at decode, sharing one cost ~10 % of the mat-vec time).
-    struct alignas(64) NextChunk {
-        std::atomic<size_t> index;
-    };
-    std::vector<NextChunk> nextInPart(parts);
+    if (matmulCounters_.size() < parts) matmulCounters_ = std::vector<ChunkCounter>(parts);
+    auto& nextInPart = matmulCounters_;
     for (size_t i = 0; i < parts; ++i) nextInPart[i].index.store(partBegin[i], std::memory_order_relaxed);
 
-    auto runChunk = [&](const Chunk& c) {
+    auto runChunk = [&](const MatmulChunk& c) {
         float tmp[kMaxCols];
         const Projection& p = projections[static_cast<size_t>(c.projection)];
         const auto [dot, format] = dotFor(kernels_, p.weight.type, n);
