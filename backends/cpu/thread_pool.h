@@ -36,11 +36,14 @@ private:
     void workerLoop(int index);
 
     std::vector<std::thread> workers_;
-    const std::function<void(int, int)>* job_ = nullptr;
+    // What the calling thread writes and the workers spin on, and what the workers write and the
+    // calling thread spins on, sit on separate cache lines: sharing one made each side's write
+    // wait for the line the other side kept reading.
+    alignas(64) const std::function<void(int, int)>* job_ = nullptr;
     std::atomic<uint64_t> generation_{0};
-    std::atomic<int> pending_{0};
     std::atomic<bool> stop_{false};
-    std::mutex mutex_;
+    alignas(64) std::atomic<int> pending_{0};
+    alignas(64) std::mutex mutex_;  // for sleeping workers: off pending_'s line
     std::condition_variable wake_;
     std::atomic<int> sleepers_{0};
 };
