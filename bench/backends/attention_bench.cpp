@@ -21,6 +21,7 @@
 
 #include "backends/dtype.h"
 #include "backends/registry.h"
+#include "bench/backends/open_backend.h"
 
 using namespace hearth;
 
@@ -69,13 +70,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     BackendRegistry registry;
-    std::unique_ptr<Backend> be;
-    try {
-        be = registry.open(opt.device, {opt.threads});
-    } catch (const BackendError& e) {
-        std::fprintf(stderr, "%s\n", e.what());
-        return 1;
-    }
+    const std::unique_ptr<Backend> be = bench::openBackend(registry, opt.device, opt.threads);
+    if (!be) return 1;
     std::vector<std::unique_ptr<Buffer>> buffers;
     auto make = [&](DType type, std::initializer_list<int64_t> ne, const void* init) {
         Tensor t;

@@ -25,6 +25,7 @@
 
 #include "backends/cpu/membw.h"
 #include "backends/registry.h"
+#include "bench/backends/open_backend.h"
 #include "tests/backends/reference_quants.h"
 
 using namespace hearth;
@@ -193,13 +194,8 @@ int main(int argc, char** argv) {
         }
     }
     BackendRegistry registry;
-    std::unique_ptr<Backend> be;
-    try {
-        be = registry.open(opt.device, {opt.threads});
-    } catch (const BackendError& e) {
-        std::fprintf(stderr, "%s\n", e.what());
-        return 1;
-    }
+    const std::unique_ptr<Backend> be = bench::openBackend(registry, opt.device, opt.threads);
+    if (!be) return 1;
     auto bw = measureMemoryBandwidthDetailed(opt.threads);
     std::printf("device: %s (%s)\n", be->device().name.c_str(), be->device().id.c_str());
     std::string features;
