@@ -241,7 +241,7 @@ void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& kCa
     // Online softmax over blocks of cache rows: scores of a block first, then one rescale of the
     // running sum per block instead of one per row.
     constexpr int64_t kBlock = 64;
-    const size_t perThread = static_cast<size_t>(hd + kBlock);
+    const size_t perThread = wholeCacheLines(static_cast<size_t>(hd + kBlock));
     attnScratch_.resize(perThread * static_cast<size_t>(pool_.threads()));
     const KernelTable& kt = kernels_;
     pool_.parallelFor(n * heads, 1, [&](int64_t b, int64_t e, int thread) {

@@ -33,6 +33,10 @@ struct CacheLineAllocator {
     bool operator==(const CacheLineAllocator<U>&) const { return true; }
 };
 using CacheLineBytes = std::vector<uint8_t, CacheLineAllocator<uint8_t>>;
+using CacheLineFloats = std::vector<float, CacheLineAllocator<float>>;
+// `floats` rounded up to whole cache lines: per-thread parts of one scratch buffer each
+// start a line of their own, so one thread's writes do not take the line from under another.
+constexpr size_t wholeCacheLines(size_t floats) { return (floats + 15) / 16 * 16; }
 
 class CpuBackend final : public Backend {
 public:
@@ -103,7 +107,7 @@ private:
     std::vector<MatmulChunk> matmulChunks_;
     std::vector<size_t> matmulParts_;
     std::vector<ChunkCounter> matmulCounters_;
-    std::vector<float> attnScratch_;
+    CacheLineFloats attnScratch_;
     // rope(): the cos/sin of the last call's angles, and what they were computed for.
     struct RopeAngles {
         int32_t position = -1;  // the one token's position; -1 when not reusable
