@@ -113,6 +113,78 @@ inline float Q40Decode::tail(int64_t k, const uint8_t* row, const uint8_t* a) {
     return tail;
 }
 
+// Q8_0 against the same Q8N4 activations. Four blocks are 136 bytes: block b's scale at 34b, its
+// 32 quants at 34b + 2. `lo` puts quants 4L..4L+3 of block b in dword lane 4L + b (from the first
+// 128 bytes), `hi` quants 16 + 4L.. (from bytes 8..135, which two loads at +8 and +72 hold), `d`
+// the scales as in Q4_0. dpbusd multiplies unsigned by signed bytes: the weights go in as q + 128
+// (a flipped top bit), and the sum starts at -128 * (the block's activation sum), which is 16
+// times the Q4_0 offset that Q8N4 already carries.
+struct Q80DecodeTables {
+    uint8_t lo[64];
+    uint8_t hi[64];
+    uint8_t d[64];
+};
+constexpr Q80DecodeTables makeQ80DecodeTables() {
+    Q80DecodeTables t{};
+    for (int lane = 0; lane < 4; ++lane)
+        for (int b = 0; b < 4; ++b)
+            for (int i = 0; i < 4; ++i) {
+                t.lo[16 * lane + 4 * b + i] = static_cast<uint8_t>(34 * b + 2 + 4 * lane + i);
+                t.hi[16 * lane + 4 * b + i] = static_cast<uint8_t>(34 * b + 18 + 4 * lane + i - 8);
+            }
+    for (int h = 0; h < 32; ++h) {
+        t.d[2 * h] = static_cast<uint8_t>(34 * (h % 4));
+        t.d[2 * h + 1] = static_cast<uint8_t>(34 * (h % 4) + 1);
+    }
+    return t;
+}
+alignas(64) constexpr Q80DecodeTables kQ80Decode = makeQ80DecodeTables();
+
+struct Q80Decode {
+    static constexpr int64_t kGroupBytes = 4 * 34;
+    struct Sums {
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    };
+    static constexpr int64_t kSliceUnits = 8;
+    __m512i loIdx = _mm512_load_si512(kQ80Decode.lo), hiIdx = _mm512_load_si512(kQ80Decode.hi),
+            dIdx = _mm512_load_si512(kQ80Decode.d);
+
+    static int64_t units(int64_t k) { return k / kQK / kDecodeGroup; }
+    HEARTH_DECODE_TARGET __m512 group(const uint8_t* blk, const uint8_t* ag, __m512 acc) const {
+        const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+        const __m512i a = _mm512_loadu_si512(blk), b = _mm512_loadu_si512(blk + 64);
+        const __m512i a8 = _mm512_loadu_si512(blk + 8), c = _mm512_loadu_si512(blk + 72);
+        const __m512i lo = _mm512_xor_si512(_mm512_permutex2var_epi8(a, loIdx, b), flip);
+        const __m512i hi = _mm512_xor_si512(_mm512_permutex2var_epi8(a8, hiIdx, c), flip);
+        __m512i sum = _mm512_zextsi128_si512(
+            _mm_slli_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ag + 128)), 4));
+        sum = _mm512_dpbusd_epi32(sum, lo, _mm512_loadu_si512(ag));
+        sum = _mm512_dpbusd_epi32(sum, hi, _mm512_loadu_si512(ag + 64));
+        const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi8(a, dIdx, b)));
+        const __m512 da = _mm512_broadcast_f32x4(_mm_loadu_ps(reinterpret_cast<const float*>(ag + 144)));
+        return _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(dw, da), acc);
+    }
+    HEARTH_DECODE_TARGET void add(const uint8_t* w, const uint8_t* a, int64_t g, int64_t end, Sums& s) const {
+        for (; g + 2 <= end; g += 2) {
+            const uint8_t* p = w + kGroupBytes * g;
+            for (int line = 0; line < 5; ++line) HEARTH_DECODE_PREFETCH(p + 64 * line);  // 272 bytes
+            s.acc0 = group(p, a + kDecodeGroupBytes * g, s.acc0);
+            s.acc1 = group(p + kGroupBytes, a + kDecodeGroupBytes * (g + 1), s.acc1);
+        }
+        if (g < end) s.acc0 = group(w + kGroupBytes * g, a + kDecodeGroupBytes * g, s.acc0);
+    }
+    HEARTH_DECODE_TARGET static __m512 lanes(const Sums& s) { return _mm512_add_ps(s.acc0, s.acc1); }
+    static float tail(int64_t k, const uint8_t* row, const uint8_t* a) {
+        const int64_t nb = k / kQK, done = nb / kDecodeGroup * kDecodeGroup;
+        float tail = 0.0f;
+        if (nb > done)
+            dot32Cols<BlockQ8_0, 1>((nb - done) * kQK, reinterpret_cast<const BlockQ8_0*>(row) + done,
+                                    a + done / kDecodeGroup * kDecodeGroupBytes, 0, &tail);
+        return tail;
+    }
+    static bool hasTail(int64_t k) { return k / kQK % kDecodeGroup != 0; }
+};
+
 // [sum of v0's lanes, ..., sum of v3's], sharing the shuffles of four reductions.
 HEARTH_DECODE_TARGET inline __m128 sumLanes4(__m512 v0, __m512 v1, __m512 v2, __m512 v3) {
     const __m256 t0 = _mm256_add_ps(_mm512_castps512_ps256(v0), _mm512_extractf32x8_ps(v0, 1));

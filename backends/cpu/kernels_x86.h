@@ -416,6 +416,9 @@ void fill(KernelTable& t, const char* name) {
         t.dot1[static_cast<uint32_t>(DType::Q4_0)] = dotDecode<Q40Decode>;
         t.rows1[static_cast<uint32_t>(DType::Q4_0)] = rowsDecode<Q40Decode>;
         t.act1[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8N4;
+        t.dot1[static_cast<uint32_t>(DType::Q8_0)] = dotDecode<Q80Decode>;
+        t.rows1[static_cast<uint32_t>(DType::Q8_0)] = rowsDecode<Q80Decode>;
+        t.act1[static_cast<uint32_t>(DType::Q8_0)] = ActFormat::Q8N4;
         t.dot1[static_cast<uint32_t>(DType::Q4_K)] = dotDecode<Q4KDecode>;
         t.rows1[static_cast<uint32_t>(DType::Q4_K)] = rowsDecode<Q4KDecode>;
         t.act1[static_cast<uint32_t>(DType::Q4_K)] = ActFormat::Q8KN;

@@ -63,7 +63,7 @@ private slots:
                                DType::Q6_K}) {
                 const auto id = static_cast<uint32_t>(type);
                 if (!table->dot1[id]) continue;  // no decode kernel: matmul uses dot[] at n = 1 too
-                for (int64_t k : {256, 768, 896, 2048, 4864}) {
+                for (int64_t k : {96, 256, 768, 800, 896, 2048, 4864}) {  // 96, 800: blocks after the last whole group
                     if (k % dtypeTraits(type)->blockSize != 0) continue;
                     for (Inputs wKind : {Inputs::Mixed, Inputs::Extreme, Inputs::Positive})
                         for (Inputs xKind :
