@@ -4,14 +4,18 @@
 //   make_random_gguf --preset llama-3.2-1b --type q4_0 out.gguf
 //   make_random_gguf --preset llama-3.1-8b --type q4_k_m --layers 4 out.gguf
 //
-// Quantized blocks get random quants with sane f16 scales, which are valid weights. The file has
-// a small byte-level tokenizer (256 byte tokens + placeholders) so the engine loads it like any
-// model. Rows whose length is not a multiple of 256 fall back from K-quants (q4_k -> q4_0,
-// q6_k -> q8_0), as llama.cpp's quantizer does.
+// Each tensor gets the type `hearth quantize` (and the ecosystem's quantize tool) gives it under
+// that preset (models/quant/quant_preset.h): a q4_0 file's output matrix, or the tied
+// token_embd, is Q6_K (Q8_0 where rows are not a multiple of 256), as in the Q4_0 files users
+// download; --pure gives every matrix the preset's base type instead. Quantized blocks get random
+// quants with sane f16 scales, which are valid weights. The file has a small byte-level tokenizer
+// (256 byte tokens + placeholders) so the engine loads it like any model.
 //
-// It needs only the GGUF writer, so it also builds without CMake or Qt (the GPU machine):
-//   g++ -O2 -std=c++20 -I. bench/engine/make_random_gguf.cpp models/formats/gguf_writer.cpp
-//       models/formats/gguf.cpp models/formats/mapped_file.cpp models/formats/byte_cursor.cpp
+// It needs only the GGUF writer and the quantizer's type plan, so it also builds without CMake or
+// Qt (the GPU machine):
+//   g++ -O2 -std=c++20 -I. bench/engine/make_random_gguf.cpp models/quant/quant_preset.cpp
+//       models/formats/gguf_writer.cpp models/formats/gguf.cpp models/formats/mapped_file.cpp
+//       models/formats/byte_cursor.cpp
 // (one command line).
 #include <cmath>
 #include <cstdio>
@@ -22,6 +26,7 @@
 
 #include "backends/dtype.h"
 #include "models/formats/gguf.h"
+#include "models/quant/quant_preset.h"
 
 namespace {
 
@@ -119,18 +124,14 @@ struct Planned {
     bool ones = false;  // norm weights: 1 + noise
 };
 
-DType fallback(DType t, uint64_t k) {
-    if (k % 256 == 0) return t;
-    if (t == DType::Q4_K || t == DType::Q5_K) return k % 32 == 0 ? DType::Q4_0 : DType::F16;
-    if (t == DType::Q6_K) return k % 32 == 0 ? DType::Q8_0 : DType::F16;
-    return t;
-}
-
 int usage() {
     std::fprintf(stderr,
-                 "Usage: make_random_gguf --preset NAME [--type T] [--layers N] [--vocab N] [--seed S] OUT.gguf\n"
+                 "Usage: make_random_gguf --preset NAME [--type T] [--pure] [--layers N] [--vocab N] [--seed S] "
+                 "OUT.gguf\n"
                  "  presets: llama-3.2-1b, llama-3.2-3b, llama-3.1-8b, qwen2.5-0.5b, qwen2.5-1.5b, qwen3-0.6b, tiny\n"
-                 "  types:   f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q4_k, q5_k, q6_k, q4_k_m (default q4_0)\n");
+                 "  types:   %s (default q4_0), as `hearth quantize` makes them\n"
+                 "  --pure   every matrix the type's base type (no Q6_K output, no mixture)\n",
+                 hearth::quant::presetNameList().c_str());
     return 2;
 }
 
@@ -140,11 +141,13 @@ int main(int argc, char** argv) {
     std::string presetName, typeName = "q4_0", out;
     long layers = -1, vocab = -1;
     uint64_t seed = 1;
+    bool pure = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
         if (a == "--preset") presetName = next();
         else if (a == "--type") typeName = next();
+        else if (a == "--pure") pure = true;
         else if (a == "--layers") layers = std::atol(next().c_str());
         else if (a == "--vocab") vocab = std::atol(next().c_str());
         else if (a == "--seed") seed = std::strtoull(next().c_str(), nullptr, 10);
@@ -156,35 +159,26 @@ int main(int argc, char** argv) {
     if (!shape || out.empty()) return usage();
     if (layers > 0) shape->layers = static_cast<uint32_t>(layers);
     if (vocab > 0) shape->vocab = static_cast<uint32_t>(vocab);
-    const bool mixK = typeName == "q4_k_m";
-    auto parsed = hearth::dtypeFromName(mixK ? "q4_k" : typeName);
-    if (!parsed) return usage();
-    const DType base = *parsed;
+    const auto quantPreset = hearth::quant::presetFromName(typeName);
+    if (!quantPreset) return usage();
     const Shape& s = *shape;
     const uint64_t qDim = uint64_t{s.heads} * s.headDim, kvDim = uint64_t{s.kvHeads} * s.headDim;
 
-    // llama.cpp's Q4_K_M: attn_v and ffn_down get Q6_K in the first and last eighth of the layers
-    // and every third layer between; the output matrix gets Q6_K.
-    auto moreBits = [&](uint32_t l) {
-        uint32_t n = s.layers;
-        return l < n / 8 || l >= 7 * n / 8 || (l >= n / 8 && (l - n / 8) % 3 == 2);
-    };
     std::vector<Planned> plan;
-    auto matrix = [&](std::string name, uint64_t k, uint64_t rows, DType t) {
-        plan.push_back({std::move(name), fallback(t, k), {k, rows}, 1.0f / std::sqrt(static_cast<float>(k))});
+    auto matrix = [&](std::string name, uint64_t k, uint64_t rows) {
+        plan.push_back({std::move(name), DType::F32, {k, rows}, 1.0f / std::sqrt(static_cast<float>(k))});
     };
     auto vec = [&](std::string name, uint64_t n, bool ones) {
         plan.push_back({std::move(name), DType::F32, {n}, ones ? 0.05f : 0.02f, ones});
     };
-    matrix("token_embd.weight", s.hidden, s.vocab, base);
+    matrix("token_embd.weight", s.hidden, s.vocab);
     plan.back().scale = 1.0f;
     for (uint32_t l = 0; l < s.layers; ++l) {
         std::string p = "blk." + std::to_string(l) + ".";
-        DType heavy = mixK && moreBits(l) ? DType::Q6_K : base;
         vec(p + "attn_norm.weight", s.hidden, true);
-        matrix(p + "attn_q.weight", s.hidden, qDim, base);
-        matrix(p + "attn_k.weight", s.hidden, kvDim, base);
-        matrix(p + "attn_v.weight", s.hidden, kvDim, heavy);
+        matrix(p + "attn_q.weight", s.hidden, qDim);
+        matrix(p + "attn_k.weight", s.hidden, kvDim);
+        matrix(p + "attn_v.weight", s.hidden, kvDim);
         if (s.qkvBias) {
             vec(p + "attn_q.bias", qDim, false);
             vec(p + "attn_k.bias", kvDim, false);
@@ -194,19 +188,25 @@ int main(int argc, char** argv) {
             vec(p + "attn_q_norm.weight", s.headDim, true);
             vec(p + "attn_k_norm.weight", s.headDim, true);
         }
-        matrix(p + "attn_output.weight", qDim, s.hidden, base);
+        matrix(p + "attn_output.weight", qDim, s.hidden);
         vec(p + "ffn_norm.weight", s.hidden, true);
-        matrix(p + "ffn_gate.weight", s.hidden, s.ffn, base);
-        matrix(p + "ffn_up.weight", s.hidden, s.ffn, base);
-        matrix(p + "ffn_down.weight", s.ffn, s.hidden, heavy);
+        matrix(p + "ffn_gate.weight", s.hidden, s.ffn);
+        matrix(p + "ffn_up.weight", s.hidden, s.ffn);
+        matrix(p + "ffn_down.weight", s.ffn, s.hidden);
     }
     vec("output_norm.weight", s.hidden, true);
-    if (!s.tied) matrix("output.weight", s.hidden, s.vocab, mixK ? DType::Q6_K : base);
+    if (!s.tied) matrix("output.weight", s.hidden, s.vocab);
+    std::vector<hearth::quant::TensorDesc> descs;
+    for (const auto& t : plan) descs.push_back({t.name, t.shape, DType::F32});
+    hearth::quant::PlanOverrides overrides;
+    overrides.pure = pure;
+    const auto tensorTypes = hearth::quant::planTensorTypes(*quantPreset, descs, static_cast<int>(s.layers), overrides);
+    for (size_t i = 0; i < plan.size(); ++i) plan[i].type = tensorTypes[i].type;
 
     hearth::gguf::GgufWriter w;
     const std::string a = s.arch;
     w.set("general.architecture", Value{a});
-    w.set("general.name", Value{"random " + presetName + " " + typeName});
+    w.set("general.name", Value{"random " + presetName + " " + typeName + (pure ? " pure" : "")});
     w.set(a + ".embedding_length", Value{s.hidden});
     w.set(a + ".block_count", Value{s.layers});
     w.set(a + ".attention.head_count", Value{s.heads});
