@@ -331,19 +331,52 @@ void CpuBackend::argmax(const Tensor& out, const Tensor& x) {
     // that have no loop-carried dependence through memory: the maximum (eight independent
     // running maxima), then the first index holding it. A decode step's 128k logits took
     // 360 us in the one-pass loop (a compare against row[best] reloaded each time), 48 us so.
-    for (int64_t r = 0; r < n; ++r) {
-        const float* row = v + r * vocab;
+    // A long row is split between the threads, each part in the half of the row that thread's
+    // share of the output projection wrote (still in its own cache), the parts' winners then
+    // compared in order: 128k-152k logits took 50-130 us on one thread.
+    struct Winner {
+        float value;
+        int64_t at;  // -1: the part holds nothing but NaN
+    };
+    auto scan = [](const float* row, int64_t begin, int64_t end) {
         constexpr int kLanes = 8;
         float top[kLanes];
         std::fill(top, top + kLanes, -std::numeric_limits<float>::infinity());
-        int64_t i = 0;
-        for (; i + kLanes <= vocab; i += kLanes)
+        int64_t i = begin;
+        for (; i + kLanes <= end; i += kLanes)
             for (int j = 0; j < kLanes; ++j) top[j] = row[i + j] > top[j] ? row[i + j] : top[j];
-        for (; i < vocab; ++i) top[0] = row[i] > top[0] ? row[i] : top[0];
+        for (; i < end; ++i) top[0] = row[i] > top[0] ? row[i] : top[0];
         const float best = *std::max_element(top, top + kLanes);
-        int64_t at = 0;
-        while (at < vocab && !(row[at] == best)) ++at;
-        o[r] = static_cast<int32_t>(at < vocab ? at : 0);
+        int64_t at = begin;
+        // Whole steps first, their compares or-ed as ints (which GCC vectorises; as bools it kept
+        // a branch per element, 60 us for 76k logits against 17.5).
+        constexpr int kStep = 16;
+        for (; at + kStep <= end; at += kStep) {
+            int hit = 0;
+            for (int j = 0; j < kStep; ++j) hit |= row[at + j] == best ? -1 : 0;
+            if (hit) break;
+        }
+        while (at < end && !(row[at] == best)) ++at;
+        return Winner{best, at < end ? at : -1};
+    };
+    const int threads = pool_.threads();
+    for (int64_t r = 0; r < n; ++r) {
+        const float* row = v + r * vocab;
+        Winner parts[kMaxArgmaxParts];
+        const int count = vocab >= 16384 ? std::min(threads, kMaxArgmaxParts) : 1;
+        auto part = [&](int t, int) {
+            if (t < count) parts[t] = scan(row, vocab * t / count, vocab * (t + 1) / count);
+        };
+        if (count > 1) pool_.run(part);
+        else part(0, 1);
+        int64_t at = -1;
+        float best = 0.0f;
+        for (int t = 0; t < count; ++t)
+            if (parts[t].at >= 0 && (at < 0 || parts[t].value > best)) {
+                best = parts[t].value;
+                at = parts[t].at;
+            }
+        o[r] = static_cast<int32_t>(at < 0 ? 0 : at);
     }
 }
 

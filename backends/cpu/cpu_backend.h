@@ -108,6 +108,7 @@ private:
     std::vector<size_t> matmulParts_;
     std::vector<ChunkCounter> matmulCounters_;
     CacheLineFloats attnScratch_;
+    static constexpr int kMaxArgmaxParts = 64;  // threads that split one row of argmax()
     // rope(): the cos/sin of the last call's angles, and what they were computed for.
     struct RopeAngles {
         int32_t position = -1;  // the one token's position; -1 when not reusable
