@@ -307,6 +307,8 @@ void dotFloatCols(int64_t k, const void* weight, const void* act, size_t stride,
 #include "backends/cpu/kernels_avx512_interleaved.h"
 #include "backends/cpu/kernels_avx512_decode.h"
 #define HEARTH_HAVE_INTERLEAVED 1
+#else
+#include "backends/cpu/kernels_avx2_decode.h"
 #endif
 
 template <int NC> void q40(int64_t k, const void* w, const void* a, size_t s, float* o) { dot32Cols<BlockQ4_0, NC>(k, w, a, s, o); }
@@ -397,6 +399,14 @@ void fill(KernelTable& t, const char* name) {
     slot(DType::Q4_K) = dotQ4_K;
     slot(DType::Q5_K) = dotQ5_K;
     slot(DType::Q6_K) = dotQ6_K;
+#if !defined(HEARTH_HAVE_INTERLEAVED)
+    t.dot1[static_cast<uint32_t>(DType::Q4_0)] = dotDecodeAvx2<Q40Avx2>;
+    t.rows1[static_cast<uint32_t>(DType::Q4_0)] = rowsDecodeAvx2<Q40Avx2>;
+    t.act1[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8A;
+    t.dot1[static_cast<uint32_t>(DType::Q8_0)] = dotDecodeAvx2<Q80Avx2>;
+    t.rows1[static_cast<uint32_t>(DType::Q8_0)] = rowsDecodeAvx2<Q80Avx2>;
+    t.act1[static_cast<uint32_t>(DType::Q8_0)] = ActFormat::Q8A;
+#endif
 #if defined(HEARTH_HAVE_INTERLEAVED)
     slot(DType::Q4_0) = dotQ4_0I;
     t.act[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8I;
