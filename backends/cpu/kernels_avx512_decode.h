@@ -195,20 +195,6 @@ HEARTH_DECODE_TARGET inline __m128 sumLanes4(__m512 v0, __m512 v1, __m512 v2, __
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-// The eight 6-bit scales and mins of a Q4_K block as 16 bytes (scales 0-7, then mins 0-7),
-// unpacked with 128-bit operations from the 12 packed bytes (see scalesMinsK). The 16-byte load
-// also takes the first 4 quant bytes, which no lane of the result uses.
-HEARTH_DECODE_TARGET inline __m128i q4kScalesMins(const uint8_t* packed) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
-    const __m128i low6 = _mm_and_si128(v, _mm_set1_epi32(0x3f3f3f3f));  // scales 0-3, mins 0-3
-    const __m128i top2 = _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(v, 6), _mm_set1_epi32(0x03030303)), 4);
-    // Bytes 8-11 hold the low nibbles of scales 4-7 (low half) and mins 4-7 (high half).
-    const __m128i s2 = _mm_shuffle_epi32(v, 0xAA);
-    const __m128i nib =
-        _mm_and_si128(_mm_srlv_epi32(s2, _mm_setr_epi32(0, 4, 0, 0)), _mm_set1_epi32(0x0f0f0f0f));
-    const __m128i high = _mm_or_si128(nib, top2);  // scales 4-7, mins 4-7
-    return _mm_unpacklo_epi32(low6, high);
-}
 
 // vpermb indices for Q4_K: after packing the dpbusd sums of quant bytes 64p..64p+63 (low
 // nibbles: sub-blocks 4p and 4p+2, 8 dword lanes each; high nibbles: 4p+1 and 4p+3) to 16 bits,

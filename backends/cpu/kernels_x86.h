@@ -129,19 +129,21 @@ void dot32Cols(int64_t k, const void* weight, const void* act, size_t stride, fl
 
 // ---- K-quants against Q8_K ---------------------------------------------------------------
 
-// The eight 6-bit scales and mins of a Q4_K/Q5_K block, unpacked four at a time: bytes 0-3 hold
-// the low scales (6 bits) and the top bits of the high ones, 4-7 the same for the mins, 8-11 the
-// low nibbles of the high scales and mins.
-inline void scalesMinsK(const uint8_t* q, uint8_t scales[8], uint8_t mins[8]) {
-    uint32_t s0, s1, s2;
-    std::memcpy(&s0, q, 4);
-    std::memcpy(&s1, q + 4, 4);
-    std::memcpy(&s2, q + 8, 4);
-    const uint32_t low6 = 0x3f3f3f3fu, low4 = 0x0f0f0f0fu, top2 = 0x03030303u;
-    const uint32_t sc[2] = {s0 & low6, (s2 & low4) | (((s0 >> 6) & top2) << 4)};
-    const uint32_t mn[2] = {s1 & low6, ((s2 >> 4) & low4) | (((s1 >> 6) & top2) << 4)};
-    std::memcpy(scales, sc, 8);
-    std::memcpy(mins, mn, 8);
+// The eight 6-bit scales and mins of a Q4_K/Q5_K block as 16 bytes (scales 0-7, then mins 0-7),
+// unpacked in registers from the 12 packed bytes: bytes 0-3 hold the low scales (6 bits) and the
+// top bits of the high ones, 4-7 the same for the mins, 8-11 the low nibbles of the high scales
+// and mins. (Unpacked through memory, the AVX2 Q4_K dot's 8-byte loads of 4-byte stores waited on
+// store forwarding.) The 16-byte load also takes the first 4 quant bytes, which no lane uses.
+inline __m128i q4kScalesMins(const uint8_t* packed) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
+    const __m128i low6 = _mm_and_si128(v, _mm_set1_epi32(0x3f3f3f3f));  // scales 0-3, mins 0-3
+    const __m128i top2 = _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(v, 6), _mm_set1_epi32(0x03030303)), 4);
+    // Bytes 8-11 hold the low nibbles of scales 4-7 (low half) and mins 4-7 (high half).
+    const __m128i s2 = _mm_shuffle_epi32(v, 0xAA);
+    const __m128i nib =
+        _mm_and_si128(_mm_srlv_epi32(s2, _mm_setr_epi32(0, 4, 0, 0)), _mm_set1_epi32(0x0f0f0f0f));
+    const __m128i high = _mm_or_si128(nib, top2);  // scales 4-7, mins 4-7
+    return _mm_unpacklo_epi32(low6, high);
 }
 
 // Q4_K / Q5_K: four pairs of 32-element sub-blocks; pair p's low part uses scale 2p, high 2p+1.
@@ -159,14 +161,13 @@ void dotQ45K(int64_t k, const void* weight, const void* act, size_t stride, floa
     const __m256i one = _mm256_set1_epi8(1);
     for (int64_t ib = 0; ib < k / kQKK; ++ib) {
         const Block& b = w[ib];
-        alignas(16) uint8_t scale[8], min[8];
-        scalesMinsK(b.scales, scale, min);
+        const __m128i scalesMins = q4kScalesMins(b.scales);
         // Scale j as 16 x i16, and the mins paired (m0 m0 m1 m1 ...) to meet the 16 bsums.
         __m256i sc[8];
-        const __m256i scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(scale))));
+        const __m256i scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scalesMins));
         for (int j = 0; j < 8; ++j)
             sc[j] = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16(static_cast<short>((2 * j) | ((2 * j + 1) << 8))));
-        const __m128i m8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(min));
+        const __m128i m8 = _mm_unpackhi_epi64(scalesMins, scalesMins);
         const __m256i minsPaired = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
         __m256i u[8];
         __m256i qh;
