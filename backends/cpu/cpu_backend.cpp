@@ -23,8 +23,18 @@ void requireType(const Tensor& t, DType type, const char* op, const char* what) 
                            ", not " + std::string(dtypeName(t.type)));
 }
 
-void requireShape(bool ok, const char* op, const std::string& why) {
-    if (!ok) throw BackendError(std::string("cpu: ") + op + ": " + why);
+[[noreturn]] void shapeError(const char* op, const std::string& why) {
+    throw BackendError(std::string("cpu: ") + op + ": " + why);
+}
+
+// The message is only made when the check fails: built on every call, its strings cost a decode
+// step's small ops (rmsNorm, rope, storeKv, ...) about as much as their arithmetic.
+void requireShape(bool ok, const char* op, const char* why) {
+    if (!ok) [[unlikely]] shapeError(op, why);
+}
+template <class Why>
+void requireShape(bool ok, const char* op, Why&& why) {
+    if (!ok) [[unlikely]] shapeError(op, why());
 }
 
 std::string shape(const Tensor& t) {
@@ -52,7 +62,8 @@ void CpuBackend::embed(const Tensor& out, const Tensor& table, const Tensor& ids
         throw BackendError("cpu: embed: table type " + std::string(dtypeName(table.type)) + " is not supported");
     const int64_t dim = table.ne[0], vocab = table.rows(), n = ids.elements();
     requireShape(out.ne[0] == dim && out.rows() == n, op,
-                 "out " + shape(out) + " does not match dim " + std::to_string(dim) + " x " + std::to_string(n) + " ids");
+                 [&] { return "out " + shape(out) + " does not match dim " + std::to_string(dim) + " x " +
+                              std::to_string(n) + " ids"; });
     float* o = data<float>(out, op, "out");
     const char* t = data<const char>(table, op, "table");
     const int32_t* id = data<const int32_t>(ids, op, "ids");
@@ -71,9 +82,10 @@ void CpuBackend::rmsNorm(const Tensor& out, const Tensor& x, const Tensor& weigh
     requireType(out, DType::F32, op, "out");
     requireType(x, DType::F32, op, "x");
     const int64_t d = x.ne[0], rows = x.rows();
-    requireShape(out.ne[0] == d && out.rows() == rows, op, "out " + shape(out) + " differs from x " + shape(x));
+    requireShape(out.ne[0] == d && out.rows() == rows, op,
+                 [&] { return "out " + shape(out) + " differs from x " + shape(x); });
     requireShape(weight.elements() == d && isSupportedWeightType(weight.type), op,
-                 "weight " + shape(weight) + " must hold " + std::to_string(d) + " values");
+                 [&] { return "weight " + shape(weight) + " must hold " + std::to_string(d) + " values"; });
     float* o = data<float>(out, op, "out");
     const float* in = data<const float>(x, op, "x");
     const void* w = data(weight, op, "weight");
@@ -111,9 +123,10 @@ void CpuBackend::rope(const Tensor& x, const Tensor& positions, const RopeParams
     const int64_t headDim = x.ne[0], heads = x.ne[1], n = x.ne[2] * x.ne[3];
     const int rd = params.rotaryDims;
     requireShape(rd > 0 && rd % 2 == 0 && rd <= headDim, op,
-                 "rotaryDims " + std::to_string(rd) + " must be even and within the head size " + std::to_string(headDim));
-    requireShape(positions.elements() == n, op, "positions hold " + std::to_string(positions.elements()) +
-                                                    " values for " + std::to_string(n) + " tokens");
+                 [&] { return "rotaryDims " + std::to_string(rd) + " must be even and within the head size " +
+                              std::to_string(headDim); });
+    requireShape(positions.elements() == n, op, [&] { return "positions hold " + std::to_string(positions.elements()) +
+                                                    " values for " + std::to_string(n) + " tokens"; });
     float* v = data<float>(x, op, "x");
     const int32_t* pos = data<const int32_t>(positions, op, "positions");
     const int half = rd / 2;
@@ -181,14 +194,15 @@ void CpuBackend::storeKv(const Tensor& kCache, const Tensor& vCache, const Tenso
     const int64_t rowElems = k.ne[0] * k.ne[1], n = k.ne[2] * k.ne[3];
     const Tensor* caches[2] = {&kCache, &vCache};
     const Tensor* src[2] = {&k, &v};
-    requireShape(v.elements() == k.elements() && v.ne[0] == k.ne[0], op, "k " + shape(k) + " and v " + shape(v) + " differ");
+    requireShape(v.elements() == k.elements() && v.ne[0] == k.ne[0], op,
+                 [&] { return "k " + shape(k) + " and v " + shape(v) + " differ"; });
     requireShape(positions.elements() == n, op, "positions must hold one value per token");
     const int32_t* pos = data<const int32_t>(positions, op, "positions");
     for (int c = 0; c < 2; ++c) {
         const Tensor& cache = *caches[c];
         requireShape(cache.type == DType::F16 || cache.type == DType::F32, op, "caches must be f16 or f32");
         requireShape(cache.ne[0] * cache.ne[1] == rowElems, op,
-                     "cache " + shape(cache) + " does not match k/v rows " + shape(k));
+                     [&] { return "cache " + shape(cache) + " does not match k/v rows " + shape(k); });
         const int64_t ctx = cache.ne[2] * cache.ne[3];
         for (int64_t i = 0; i < n; ++i)
             if (pos[i] < 0 || pos[i] >= ctx)
@@ -215,14 +229,16 @@ void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& kCa
     requireType(positions, DType::I32, op, "positions");
     const int64_t hd = q.ne[0], heads = q.ne[1], n = q.ne[2] * q.ne[3];
     const int64_t kvHeads = kCache.ne[1], ctx = kCache.ne[2] * kCache.ne[3];
-    requireShape(out.elements() == q.elements() && out.ne[0] == hd, op, "out " + shape(out) + " differs from q " + shape(q));
+    requireShape(out.elements() == q.elements() && out.ne[0] == hd, op,
+                 [&] { return "out " + shape(out) + " differs from q " + shape(q); });
     requireShape(kCache.type == vCache.type && (kCache.type == DType::F16 || kCache.type == DType::F32), op,
                  "k and v caches must both be f16 or both f32");
     requireShape(kCache.ne[0] == hd && vCache.ne[0] == hd && vCache.ne[1] == kvHeads &&
                      vCache.ne[2] * vCache.ne[3] == ctx, op,
-                 "caches " + shape(kCache) + " / " + shape(vCache) + " do not match q " + shape(q));
+                 [&] { return "caches " + shape(kCache) + " / " + shape(vCache) + " do not match q " + shape(q); });
     requireShape(kvHeads > 0 && heads % kvHeads == 0, op,
-                 std::to_string(heads) + " query heads cannot share " + std::to_string(kvHeads) + " kv heads");
+                 [&] { return std::to_string(heads) + " query heads cannot share " + std::to_string(kvHeads) +
+                              " kv heads"; });
     requireShape(positions.elements() == n, op, "positions must hold one value per token");
     const int32_t* pos = data<const int32_t>(positions, op, "positions");
     for (int64_t i = 0; i < n; ++i)
