@@ -144,8 +144,28 @@ uint64_t bytesPerDecodedToken(const ModelGraph& g, double positions, DType kvTyp
     return bytes + static_cast<uint64_t>(kvRow * positions);
 }
 
-BenchResult runBenchmark(const std::filesystem::path& path, LoadOptions lo, int p, int n, bool measureBandwidth) {
+namespace {
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const size_t m = v.size() / 2;
+    return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+}  // namespace
+
+double medianFractionOfReadBandwidth(const BenchResult& r) {
+    std::vector<double> f;
+    for (const auto& run : r.runs)
+        if (run.membwReadGBs > 0) f.push_back(static_cast<double>(r.bytesPerToken) * run.decodeTps / 1e9 / run.membwReadGBs);
+    return median(f);
+}
+
+BenchResult runBenchmark(const std::filesystem::path& path, LoadOptions lo, int p, int n, bool measureBandwidth,
+                         int repetitions) {
     if (p < 1 || n < 1) throw EngineError("the benchmark needs at least one prompt and one generated token");
+    if (repetitions < 1) throw EngineError("the benchmark needs at least one repetition");
     if (lo.contextSize == 0) lo.contextSize = p + n;
     auto model = Model::load(path, lo);
     if (p + n > model->contextSize())
@@ -170,24 +190,44 @@ BenchResult runBenchmark(const std::filesystem::path& path, LoadOptions lo, int 
 
     BenchResult r;
     r.loadAverage = loadAverage();
-    double c0 = cpuSeconds();
-    session.logits(prompt);
-    r.prefillSeconds = session.lastPrefillSeconds();
-    r.prefillCpuSeconds = cpuSeconds() - c0;
-    int32_t token = prompt.back();
-    auto t0 = Clock::now();
-    c0 = cpuSeconds();
-    for (int i = 0; i < n; ++i) token = session.decodeGreedy(token);
-    r.decodeSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    r.decodeCpuSeconds = cpuSeconds() - c0;
+    const bool cpuBandwidth = measureBandwidth && !gpu;
+    for (int rep = 0; rep < repetitions; ++rep) {
+        if (rep > 0) session.reset();
+        BenchRun run;
+        double c0 = cpuSeconds();
+        session.logits(prompt);
+        const double prefillSeconds = session.lastPrefillSeconds();
+        r.prefillSeconds += prefillSeconds;
+        r.prefillCpuSeconds += cpuSeconds() - c0;
+        int32_t token = prompt.back();
+        auto t0 = Clock::now();
+        c0 = cpuSeconds();
+        for (int i = 0; i < n; ++i) token = session.decodeGreedy(token);
+        const double decodeSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        r.decodeSeconds += decodeSeconds;
+        r.decodeCpuSeconds += cpuSeconds() - c0;
+        run.prefillTps = p / prefillSeconds;
+        run.decodeTps = n / decodeSeconds;
+        if (cpuBandwidth) {
+            const MemoryBandwidth bw = measureMemoryBandwidthDetailed(lo.threads);
+            run.membwCopyGBs = bw.copyGBs;
+            run.membwReadGBs = bw.readGBs;
+        }
+        r.runs.push_back(run);
+    }
+    auto medianOf = [&](double BenchRun::*field) {
+        std::vector<double> v;
+        for (const auto& run : r.runs) v.push_back(run.*field);
+        return median(std::move(v));
+    };
 
     r.deviceId = model->device().id;
     r.deviceName = model->device().name;
     r.promptTokens = p;
     r.genTokens = n;
     r.contextSize = model->contextSize();
-    r.prefillTps = p / r.prefillSeconds;
-    r.decodeTps = n / r.decodeSeconds;
+    r.prefillTps = medianOf(&BenchRun::prefillTps);
+    r.decodeTps = medianOf(&BenchRun::decodeTps);
     r.bytesPerToken = bytesPerDecodedToken(model->graph(), p + n / 2.0, lo.kvType);
     r.achievedGBs = static_cast<double>(r.bytesPerToken) * r.decodeTps / 1e9;
     r.memory = model->memoryUse();
@@ -201,9 +241,8 @@ BenchResult runBenchmark(const std::filesystem::path& path, LoadOptions lo, int 
     }
     if (measureBandwidth) {
         if (dev.backend == "cpu") {
-            const MemoryBandwidth bw = measureMemoryBandwidthDetailed(lo.threads);
-            r.membwCopyGBs = bw.copyGBs;
-            r.membwReadGBs = bw.readGBs;
+            r.membwCopyGBs = medianOf(&BenchRun::membwCopyGBs);
+            r.membwReadGBs = medianOf(&BenchRun::membwReadGBs);
             r.weightsReadGBs = weightsReadBandwidth(model->graph(), lo.threads);
         } else r.deviceStreamGBs = streamBandwidth(model->backend());
     }

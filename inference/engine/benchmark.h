@@ -5,12 +5,23 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <vector>
 
 #include "inference/engine/engine.h"
 
 namespace hearth {
 
+// One repetition of prefill + decode, and (CPU, when measured) the machine's read bandwidth
+// measured right after it: the run's own yardstick, on a machine whose bandwidth drifts.
+struct BenchRun {
+    double prefillTps = 0, decodeTps = 0;
+    double membwReadGBs = 0, membwCopyGBs = 0;
+};
+
+// With several repetitions, the speeds and bandwidths below are the runs' medians and the seconds
+// their sums.
 struct BenchResult {
+    std::vector<BenchRun> runs;
     std::string deviceId, deviceName;
     int promptTokens = 0, genTokens = 0, contextSize = 0;
     double prefillTps = 0, decodeTps = 0;
@@ -39,9 +50,15 @@ struct BenchResult {
 };
 
 // Throws EngineError when p + n does not fit the context. `measureBandwidth` runs the memory-
-// bandwidth measurement for the fraction: the CPU's (about a second), or a GPU's stream kernel.
+// bandwidth measurement for the fraction: the CPU's (about a second, after every repetition), or
+// a GPU's stream kernel (once).
 BenchResult runBenchmark(const std::filesystem::path& model, LoadOptions options, int p, int n,
-                         bool measureBandwidth = true);
+                         bool measureBandwidth = true, int repetitions = 1);
+
+// The median of the runs' decode bytes/s over the read bandwidth measured after each (0 when no
+// run has one): steadier than the median speed over the median bandwidth when the machine's
+// bandwidth drifts between runs.
+double medianFractionOfReadBandwidth(const BenchResult& r);
 
 // Bytes one decode step reads: every weight matrix once (the token embedding one row, unless it is
 // also the output matrix) plus the keys and values of `positions` cached tokens.

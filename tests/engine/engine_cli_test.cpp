@@ -1,6 +1,7 @@
 // The engine's CLI commands (generate, logits, chat, bench) run as a user would, on the fixtures.
 #include <QtTest>
 
+#include <cmath>
 #include <csignal>
 
 #include "engine_test_support.h"
@@ -151,12 +152,29 @@ private slots:
     }
 
     void benchReportsSpeedAndMemory() {
-        auto r = runCli({"bench", "--model", llama_, "-p", "32", "-n", "8", "--json", "--threads", "1"});
+        auto r = runCli({"bench", "--model", llama_, "-p", "32", "-n", "8", "-r", "2", "--json", "--threads", "1"});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         auto j = nlohmann::json::parse(r.out.toStdString());
         for (const char* key : {"prefill_tps", "decode_tps", "bytes_per_token", "achieved_gbs", "membw_copy_gbs",
                                 "membw_read_gbs", "weights_read_gbs", "weights_bytes", "kv_cache_bytes", "scratch_bytes"})
             QVERIFY2(j.contains(key) && j[key].get<double>() > 0, key);
+        // -r 2: two runs, each against the bandwidth measured after it; the reported figures are
+        // their medians (of two: the means).
+        QCOMPARE(j["repetitions"].get<int>(), 2);
+        const auto& runs = j["runs"];
+        QCOMPARE(runs.size(), size_t{2});
+        double tps = 0, fraction = 0;
+        for (const auto& run : runs) {
+            QVERIFY(run["decode_tps"].get<double>() > 0 && run["membw_read_gbs"].get<double>() > 0);
+            tps += run["decode_tps"].get<double>() / 2;
+            fraction += run["fraction_of_read_membw"].get<double>() / 2;
+        }
+        QVERIFY(std::abs(j["decode_tps"].get<double>() - tps) < 1e-6 * tps);
+        QVERIFY(std::abs(j["fraction_of_read_membw"].get<double>() - fraction) < 1e-6 * fraction);
+
+        auto bad = runCli({"bench", "--model", llama_, "-r", "0"});
+        QVERIFY(bad.exitCode != 0);
+        QVERIFY2(bad.err.contains("-r must be"), bad.err.constData());
     }
 };
 
