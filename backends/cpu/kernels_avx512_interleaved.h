@@ -86,6 +86,8 @@ void dotQ4_1Interleaved(int64_t k, const void* weight, const void* act, size_t s
         _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15),
         _mm512_set1_epi32(static_cast<int>(sizeof(BlockQ4_1))));
     for (int64_t g = 0; g < groups; ++g) {
+        // At decode the group 2 KiB ahead is asked for (see prefetchAhead in kernels_x86.h).
+        if constexpr (NC == 1) prefetchSpanAhead(w + g * kInterleaveGroup, sizeof(*w) * kInterleaveGroup);
         const BlockQ4_1* blk = w + g * kInterleaveGroup;
         __m512i z[4];
         for (int i = 0; i < 4; ++i) {
@@ -224,6 +226,8 @@ void dotQ45KInterleaved(int64_t k, const void* weight, const void* act, size_t s
         shiftHi = _mm512_add_epi32(shiftLo, _mm512_set1_epi32(1));
     }
     for (int64_t g = 0; g < groups; ++g) {
+        // At decode the group 2 KiB ahead is asked for (see prefetchAhead in kernels_x86.h).
+        if constexpr (NC == 1) prefetchSpanAhead(w + g * kKGroup, sizeof(*w) * kKGroup);
         const Block* blk = w + g * kKGroup;
         const __m512i z0 = _mm512_loadu_si512(blk[0].qs), z1 = _mm512_loadu_si512(blk[0].qs + 64);
         const __m512i z2 = _mm512_loadu_si512(blk[1].qs), z3 = _mm512_loadu_si512(blk[1].qs + 64);
@@ -438,6 +442,8 @@ void dotQ5_0Interleaved(int64_t k, const void* weight, const void* act, size_t s
         bitOf[t] = _mm512_set1_epi32(static_cast<int>((1u << shift) | (2u << (shift + 8)) | (4u << (shift + 16)) | (8u << (shift + 24))));
     }
     for (int64_t g = 0; g < groups; ++g) {
+        // At decode the group 2 KiB ahead is asked for (see prefetchAhead in kernels_x86.h).
+        if constexpr (NC == 1) prefetchSpanAhead(w + g * kInterleaveGroup, sizeof(*w) * kInterleaveGroup);
         const BlockQ5_0* blk = w + g * kInterleaveGroup;
         __m512i z[4];
         for (int i = 0; i < 4; ++i) {

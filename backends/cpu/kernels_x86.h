@@ -98,6 +98,20 @@ inline __m256i unpack(const BlockQ8_0& b, float& d, float& off) {
     return loadBytes(b.qs);
 }
 
+// At one column (decode) the dots stream their weights once: each block asks for the one 2 KiB
+// ahead (every line of it), since the hardware prefetchers alone left the AVX2 Q4_K dot at ~40 %
+// of the read bandwidth on the development VM (with this, ~60 %).
+inline constexpr int kDotPrefetchBytes = 2048;
+inline void prefetchSpanAhead(const void* span, size_t bytes) {
+    const char* p = static_cast<const char*>(span) + kDotPrefetchBytes;
+    for (size_t at = 0; at < bytes; at += 64) _mm_prefetch(p + at, _MM_HINT_T0);
+    if (bytes % 64 != 0) _mm_prefetch(p + bytes - 1, _MM_HINT_T0);
+}
+template <class Block>
+inline void prefetchAhead(const Block* b) {
+    prefetchSpanAhead(b, sizeof(Block));
+}
+
 template <class Block, int NC>
 void dot32Cols(int64_t k, const void* weight, const void* act, size_t stride, float* out) {
     const auto* w = static_cast<const Block*>(weight);
@@ -111,6 +125,7 @@ void dot32Cols(int64_t k, const void* weight, const void* act, size_t stride, fl
     }
     const int64_t nb = k / kQK;
     for (int64_t ib = 0; ib < nb; ++ib) {
+        if constexpr (NC == 1) prefetchAhead(&w[ib]);
         float d, off;
         __m256i u = unpack(w[ib], d, off);
         [[maybe_unused]] __m256i sign = u;
@@ -161,6 +176,7 @@ void dotQ45K(int64_t k, const void* weight, const void* act, size_t stride, floa
     const __m256i one = _mm256_set1_epi8(1);
     for (int64_t ib = 0; ib < k / kQKK; ++ib) {
         const Block& b = w[ib];
+        if constexpr (NC == 1) prefetchAhead(&b);
         const __m128i scalesMins = q4kScalesMins(b.scales);
         // Scale j as 16 x i16, and the mins paired (m0 m0 m1 m1 ...) to meet the 16 bsums.
         __m256i sc[8];
@@ -211,6 +227,7 @@ void dotQ6K(int64_t k, const void* weight, const void* act, size_t stride, float
     const __m256i low2 = _mm256_set1_epi8(0x03);
     for (int64_t ib = 0; ib < k / kQKK; ++ib) {
         const BlockQ6_K& b = w[ib];
+        if constexpr (NC == 1) prefetchAhead(&b);
         __m256i u[8], sc[8];
         for (int h = 0; h < 2; ++h) {
             __m256i ql0 = loadBytes(b.ql + 64 * h), ql1 = loadBytes(b.ql + 64 * h + 32);
@@ -277,6 +294,8 @@ void dotFloatCols(int64_t k, const void* weight, const void* act, size_t stride,
     }
     int64_t i = 0;
     for (; i + 16 <= k; i += 16) {
+        if constexpr (NC == 1)  // 16 elements: 32 or 64 bytes, one line at most of every 64 ahead
+            if (i * static_cast<int64_t>(sizeof(T)) % 64 == 0) prefetchSpanAhead(w + i, 64);
         __m256 w0 = load8(w + i), w1 = load8(w + i + 8);
         for (int c = 0; c < NC; ++c) {
             acc0[c] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x[c] + i), acc0[c]);
