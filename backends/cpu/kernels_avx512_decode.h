@@ -30,23 +30,33 @@ inline constexpr int kDecodePrefetchBytes = 2048;
 // `qs` puts bytes 4L..4L+3 of block b's quants in dword lane 4L + b, so that every 128-bit lane
 // holds one dword of each block and the per-block factors are one 16-byte pattern repeated
 // (a broadcast load on the activation side); `d` puts block b's f16 scale in 16-bit lane 4L + b.
-struct Q40DecodeTables {
-    uint8_t qs[64];
-    uint8_t d[64];
+// Byte permute indices over blocks of `blockBytes` bytes, four blocks side by side: quantLanes
+// puts bytes first + 4L..first + 4L + 3 of block b in dword lane 4L + b, scaleLanes the two bytes
+// of block b's f16 scale (its first two) in every 16-bit lane h with h % 4 == b.
+struct DecodeLanes {
+    uint8_t index[64];
 };
-constexpr Q40DecodeTables makeQ40DecodeTables() {
-    Q40DecodeTables t{};
+constexpr DecodeLanes quantLanes(int blockBytes, int first) {
+    DecodeLanes t{};
     for (int lane = 0; lane < 4; ++lane)
         for (int b = 0; b < 4; ++b)
             for (int i = 0; i < 4; ++i)
-                t.qs[16 * lane + 4 * b + i] = static_cast<uint8_t>(18 * b + 2 + 4 * lane + i);
+                t.index[16 * lane + 4 * b + i] = static_cast<uint8_t>(blockBytes * b + first + 4 * lane + i);
+    return t;
+}
+constexpr DecodeLanes scaleLanes(int blockBytes) {
+    DecodeLanes t{};
     for (int h = 0; h < 32; ++h) {
-        t.d[2 * h] = static_cast<uint8_t>(18 * (h % 4));
-        t.d[2 * h + 1] = static_cast<uint8_t>(18 * (h % 4) + 1);
+        t.index[2 * h] = static_cast<uint8_t>(blockBytes * (h % 4));
+        t.index[2 * h + 1] = static_cast<uint8_t>(blockBytes * (h % 4) + 1);
     }
     return t;
 }
-alignas(64) constexpr Q40DecodeTables kQ40Decode = makeQ40DecodeTables();
+struct Q40DecodeTables {
+    DecodeLanes qs = quantLanes(18, 2);
+    DecodeLanes d = scaleLanes(18);
+};
+alignas(64) constexpr Q40DecodeTables kQ40Decode{};
 
 // One group of four Q4_0 blocks against its Q8N4 bytes: returns acc + the group's dot, as 16
 // partial sums (4 per block).
@@ -84,7 +94,7 @@ struct Q40Decode {
         __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     };
     static constexpr int64_t kSliceUnits = 16;
-    __m512i qsIdx = _mm512_load_si512(kQ40Decode.qs), dIdx = _mm512_load_si512(kQ40Decode.d);
+    __m512i qsIdx = _mm512_load_si512(kQ40Decode.qs.index), dIdx = _mm512_load_si512(kQ40Decode.d.index);
 
     static int64_t units(int64_t k) { return k / kQK / kDecodeGroup; }
     HEARTH_DECODE_TARGET void add(const uint8_t* w, const uint8_t* a, int64_t g, int64_t end, Sums& s) const {
@@ -103,14 +113,19 @@ struct Q40Decode {
     static bool hasTail(int64_t k) { return k / kQK % kDecodeGroup != 0; }
 };
 
-// The blocks after a row's last whole group (plain Q8A activations there).
-inline float Q40Decode::tail(int64_t k, const uint8_t* row, const uint8_t* a) {
+// The blocks after a row's last whole group (plain Q8A activations there), for the kernels on
+// Q8N4 activations.
+template <class Block>
+inline float groupTail(int64_t k, const uint8_t* row, const uint8_t* a) {
     const int64_t nb = k / kQK, done = nb / kDecodeGroup * kDecodeGroup;
     float tail = 0.0f;
     if (nb > done)
-        dot32Cols<BlockQ4_0, 1>((nb - done) * kQK, reinterpret_cast<const BlockQ4_0*>(row) + done,
-                                a + done / kDecodeGroup * kDecodeGroupBytes, 0, &tail);
+        dot32Cols<Block, 1>((nb - done) * kQK, reinterpret_cast<const Block*>(row) + done,
+                            a + done / kDecodeGroup * kDecodeGroupBytes, 0, &tail);
     return tail;
+}
+inline float Q40Decode::tail(int64_t k, const uint8_t* row, const uint8_t* a) {
+    return groupTail<BlockQ4_0>(k, row, a);
 }
 
 // Q8_0 against the same Q8N4 activations. Four blocks are 136 bytes: block b's scale at 34b, its
@@ -120,25 +135,11 @@ inline float Q40Decode::tail(int64_t k, const uint8_t* row, const uint8_t* a) {
 // (a flipped top bit), and the sum starts at -128 * (the block's activation sum), which is 16
 // times the Q4_0 offset that Q8N4 already carries.
 struct Q80DecodeTables {
-    uint8_t lo[64];
-    uint8_t hi[64];
-    uint8_t d[64];
+    DecodeLanes lo = quantLanes(34, 2);
+    DecodeLanes hi = quantLanes(34, 18 - 8);  // indices into the bytes from +8 on
+    DecodeLanes d = scaleLanes(34);
 };
-constexpr Q80DecodeTables makeQ80DecodeTables() {
-    Q80DecodeTables t{};
-    for (int lane = 0; lane < 4; ++lane)
-        for (int b = 0; b < 4; ++b)
-            for (int i = 0; i < 4; ++i) {
-                t.lo[16 * lane + 4 * b + i] = static_cast<uint8_t>(34 * b + 2 + 4 * lane + i);
-                t.hi[16 * lane + 4 * b + i] = static_cast<uint8_t>(34 * b + 18 + 4 * lane + i - 8);
-            }
-    for (int h = 0; h < 32; ++h) {
-        t.d[2 * h] = static_cast<uint8_t>(34 * (h % 4));
-        t.d[2 * h + 1] = static_cast<uint8_t>(34 * (h % 4) + 1);
-    }
-    return t;
-}
-alignas(64) constexpr Q80DecodeTables kQ80Decode = makeQ80DecodeTables();
+alignas(64) constexpr Q80DecodeTables kQ80Decode{};
 
 struct Q80Decode {
     static constexpr int64_t kGroupBytes = 4 * 34;
@@ -146,8 +147,8 @@ struct Q80Decode {
         __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     };
     static constexpr int64_t kSliceUnits = 8;
-    __m512i loIdx = _mm512_load_si512(kQ80Decode.lo), hiIdx = _mm512_load_si512(kQ80Decode.hi),
-            dIdx = _mm512_load_si512(kQ80Decode.d);
+    __m512i loIdx = _mm512_load_si512(kQ80Decode.lo.index), hiIdx = _mm512_load_si512(kQ80Decode.hi.index),
+            dIdx = _mm512_load_si512(kQ80Decode.d.index);
 
     static int64_t units(int64_t k) { return k / kQK / kDecodeGroup; }
     HEARTH_DECODE_TARGET __m512 group(const uint8_t* blk, const uint8_t* ag, __m512 acc) const {
@@ -174,14 +175,7 @@ struct Q80Decode {
         if (g < end) s.acc0 = group(w + kGroupBytes * g, a + kDecodeGroupBytes * g, s.acc0);
     }
     HEARTH_DECODE_TARGET static __m512 lanes(const Sums& s) { return _mm512_add_ps(s.acc0, s.acc1); }
-    static float tail(int64_t k, const uint8_t* row, const uint8_t* a) {
-        const int64_t nb = k / kQK, done = nb / kDecodeGroup * kDecodeGroup;
-        float tail = 0.0f;
-        if (nb > done)
-            dot32Cols<BlockQ8_0, 1>((nb - done) * kQK, reinterpret_cast<const BlockQ8_0*>(row) + done,
-                                    a + done / kDecodeGroup * kDecodeGroupBytes, 0, &tail);
-        return tail;
-    }
+    static float tail(int64_t k, const uint8_t* row, const uint8_t* a) { return groupTail<BlockQ8_0>(k, row, a); }
     static bool hasTail(int64_t k) { return k / kQK % kDecodeGroup != 0; }
 };
 
@@ -217,32 +211,51 @@ alignas(64) constexpr Q4KDecodeTables kQ4KDecode = makeQ4KDecodeTables();
 // Q4_K against Q8KN (see kernels.h): the 128 quant bytes as two 64-byte vectors whose low and
 // high nibbles meet the activations in their own order; dpbusd leaves 8 partial sums per
 // sub-block, which are packed to 16 bits and weighted with the 6-bit scales by dpwssd.
-struct Q4KDecode {
+// Q5_K is the same with a fifth bit per weight: qh[l] holds it for byte l of each 32-byte run of
+// quants, bit 2j for the low nibbles of run j and 2j + 1 for the high ones, so one test of the
+// 32 qh bytes (repeated for both runs of a 64-byte vector) against a per-run bit picks the bytes
+// that get 16. (Sums stay within 16 bits: 4 products of at most 31 * 127.)
+template <class Block>
+struct QKDecode {
+    static constexpr bool kFifthBit = sizeof(Block) == sizeof(BlockQ5_K);
     struct Sums {
         __m512 acc = _mm512_setzero_ps();
         __m128 accMin = _mm_setzero_ps();
     };
     static constexpr int64_t kSliceUnits = 8;
     __m512i scaleIdx[2] = {_mm512_load_si512(kQ4KDecode.scale[0]), _mm512_load_si512(kQ4KDecode.scale[1])};
+    // Q5_K: the qh bit of each byte of quants 64p..64p+63 (runs 2p and 2p + 1), low and high nibbles.
+    __m512i fifthLo[2] = {runBits(0), runBits(4)}, fifthHi[2] = {runBits(1), runBits(5)};
+    // Bytes 0-31 bit `bit`, bytes 32-63 bit `bit + 2`.
+    HEARTH_DECODE_TARGET static __m512i runBits(int bit) {
+        return _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << bit)),
+                                  _mm256_set1_epi8(static_cast<char>(1 << (bit + 2))), 1);
+    }
 
     static int64_t units(int64_t k) { return k / kQKK; }
     HEARTH_DECODE_TARGET void add(const uint8_t* row, const uint8_t* a, int64_t from, int64_t to, Sums& s) const {
-        const __m512i low4 = _mm512_set1_epi8(0x0F);
+        const __m512i low4 = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(0x10);
         const __mmask64 lowBytes = 0x5555555555555555ull;  // byte 0 of each 16-bit word
-        const auto* w = reinterpret_cast<const BlockQ4_K*>(row);
+        const auto* w = reinterpret_cast<const Block*>(row);
         for (int64_t ib = from; ib < to; ++ib) {
-            const BlockQ4_K& b = w[ib];
+            const Block& b = w[ib];
             const uint8_t* ab = a + ib * kKDecodeBytes;
-            HEARTH_DECODE_PREFETCH(&b);
-            HEARTH_DECODE_PREFETCH(reinterpret_cast<const char*>(&b) + 64);
-            HEARTH_DECODE_PREFETCH(reinterpret_cast<const char*>(&b) + 128);
+            for (size_t line = 0; line < sizeof(Block); line += 64)
+                HEARTH_DECODE_PREFETCH(reinterpret_cast<const char*>(&b) + line);
             const __m128i sm = q4kScalesMins(b.scales);
             const __m512i sm512 = _mm512_castsi128_si512(sm);
+            __m512i qh = _mm512_setzero_si512();
+            if constexpr (kFifthBit)
+                qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh)));
             __m512i isum = _mm512_setzero_si512();
             for (int p = 0; p < 2; ++p) {
                 const __m512i q = _mm512_loadu_si512(b.qs + 64 * p);
-                const __m512i lo = _mm512_and_si512(q, low4);
-                const __m512i hi = highNibbles(q);
+                __m512i lo = _mm512_and_si512(q, low4);
+                __m512i hi = highNibbles(q);
+                if constexpr (kFifthBit) {
+                    lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh, fifthLo[p]), lo, sixteen);
+                    hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(qh, fifthHi[p]), hi, sixteen);
+                }
                 const __m512i sLo =
                     _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(ab + 128 * p));
                 const __m512i sHi =
@@ -270,6 +283,9 @@ struct Q4KDecode {
     static float tail(int64_t, const uint8_t*, const uint8_t*) { return 0.0f; }
     static bool hasTail(int64_t) { return false; }
 };
+
+using Q4KDecode = QKDecode<BlockQ4_K>;
+using Q5KDecode = QKDecode<BlockQ5_K>;
 
 // vpermw indices for Q6_K: the dpbusd sums of ql bytes 64h..64h+63 have one 16-element
 // sub-block per 128-bit lane (8h + L for the low nibbles, 8h + 4 + L for the high ones); packed

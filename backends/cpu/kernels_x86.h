@@ -419,13 +419,15 @@ void fill(KernelTable& t, const char* name) {
     slot(DType::Q4_K) = dotQ4_K;
     slot(DType::Q5_K) = dotQ5_K;
     slot(DType::Q6_K) = dotQ6_K;
+    // A decode (one-column) kernel for a type, and the activation format it reads.
+    auto decode = [&](DType type, DotFn dot, RowsDotFn rows, ActFormat act) {
+        t.dot1[static_cast<uint32_t>(type)] = dot;
+        t.rows1[static_cast<uint32_t>(type)] = rows;
+        t.act1[static_cast<uint32_t>(type)] = act;
+    };
 #if !defined(HEARTH_HAVE_INTERLEAVED)
-    t.dot1[static_cast<uint32_t>(DType::Q4_0)] = dotDecodeAvx2<Q40Avx2>;
-    t.rows1[static_cast<uint32_t>(DType::Q4_0)] = rowsDecodeAvx2<Q40Avx2>;
-    t.act1[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8A;
-    t.dot1[static_cast<uint32_t>(DType::Q8_0)] = dotDecodeAvx2<Q80Avx2>;
-    t.rows1[static_cast<uint32_t>(DType::Q8_0)] = rowsDecodeAvx2<Q80Avx2>;
-    t.act1[static_cast<uint32_t>(DType::Q8_0)] = ActFormat::Q8A;
+    decode(DType::Q4_0, dotDecodeAvx2<Q40Avx2>, rowsDecodeAvx2<Q40Avx2>, ActFormat::Q8A);
+    decode(DType::Q8_0, dotDecodeAvx2<Q80Avx2>, rowsDecodeAvx2<Q80Avx2>, ActFormat::Q8A);
 #endif
 #if defined(HEARTH_HAVE_INTERLEAVED)
     slot(DType::Q4_0) = dotQ4_0I;
@@ -443,18 +445,11 @@ void fill(KernelTable& t, const char* name) {
     t.act[static_cast<uint32_t>(DType::Q4_1)] = ActFormat::Q8I;
     t.act[static_cast<uint32_t>(DType::Q6_K)] = ActFormat::Q8K6I;
     if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni")) {
-        t.dot1[static_cast<uint32_t>(DType::Q4_0)] = dotDecode<Q40Decode>;
-        t.rows1[static_cast<uint32_t>(DType::Q4_0)] = rowsDecode<Q40Decode>;
-        t.act1[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8N4;
-        t.dot1[static_cast<uint32_t>(DType::Q8_0)] = dotDecode<Q80Decode>;
-        t.rows1[static_cast<uint32_t>(DType::Q8_0)] = rowsDecode<Q80Decode>;
-        t.act1[static_cast<uint32_t>(DType::Q8_0)] = ActFormat::Q8N4;
-        t.dot1[static_cast<uint32_t>(DType::Q4_K)] = dotDecode<Q4KDecode>;
-        t.rows1[static_cast<uint32_t>(DType::Q4_K)] = rowsDecode<Q4KDecode>;
-        t.act1[static_cast<uint32_t>(DType::Q4_K)] = ActFormat::Q8KN;
-        t.dot1[static_cast<uint32_t>(DType::Q6_K)] = dotDecode<Q6KDecode>;
-        t.rows1[static_cast<uint32_t>(DType::Q6_K)] = rowsDecode<Q6KDecode>;
-        t.act1[static_cast<uint32_t>(DType::Q6_K)] = ActFormat::Q8K;
+        decode(DType::Q4_0, dotDecode<Q40Decode>, rowsDecode<Q40Decode>, ActFormat::Q8N4);
+        decode(DType::Q8_0, dotDecode<Q80Decode>, rowsDecode<Q80Decode>, ActFormat::Q8N4);
+        decode(DType::Q4_K, dotDecode<Q4KDecode>, rowsDecode<Q4KDecode>, ActFormat::Q8KN);
+        decode(DType::Q5_K, dotDecode<Q5KDecode>, rowsDecode<Q5KDecode>, ActFormat::Q8KN);
+        decode(DType::Q6_K, dotDecode<Q6KDecode>, rowsDecode<Q6KDecode>, ActFormat::Q8K);
     }
 #endif
     t.dotF16 = dotF16;
