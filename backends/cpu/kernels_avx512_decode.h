@@ -58,28 +58,6 @@ struct Q40DecodeTables {
 };
 alignas(64) constexpr Q40DecodeTables kQ40Decode{};
 
-// One group of four Q4_0 blocks against its Q8N4 bytes: returns acc + the group's dot, as 16
-// partial sums (4 per block).
-HEARTH_DECODE_TARGET inline __m512 q40DecodeGroup(const uint8_t* blk, const uint8_t* ag, __m512i qsIdx,
-                                                  __m512i dIdx, __m512 acc) {
-    const __m512i low4 = _mm512_set1_epi8(0x0F);
-    const __m512i a = _mm512_loadu_si512(blk);
-    // The last 8 bytes by a 64-bit load: a full vector could run past the end of the mapping.
-    // Its upper bytes are never selected, so they may stay undefined.
-    const __m512i b = _mm512_castsi128_si512(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 64)));
-    const __m512i qs = _mm512_permutex2var_epi8(a, qsIdx, b);
-    const __m512i lo = _mm512_and_si512(qs, low4);
-    const __m512i hi = highNibbles(qs);
-    // The sum starts at the Q4_0 offset, -8 * (the block's activation sum), kept in lane 0 only
-    // (the lanes are summed in the end); the 16-byte load leaves the other lanes zero.
-    __m512i sum = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ag + 128)));
-    sum = _mm512_dpbusd_epi32(sum, lo, _mm512_loadu_si512(ag));
-    sum = _mm512_dpbusd_epi32(sum, hi, _mm512_loadu_si512(ag + 64));
-    const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi8(dIdx, a)));
-    const __m512 da = _mm512_broadcast_f32x4(_mm_loadu_ps(reinterpret_cast<const float*>(ag + 144)));
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(dw, da), acc);
-}
-
 // Each decode kernel below is a struct that the drivers at the end of this file run over rows:
 //   Sums             the running partial sums of one row
 //   units(k)         the row's steps (Q4_0: 4-block groups; K-quants: super-blocks)
@@ -89,32 +67,24 @@ HEARTH_DECODE_TARGET inline __m512 q40DecodeGroup(const uint8_t* blk, const uint
 //   hasTail(k)       whether there is any
 //   kSliceUnits      steps per ~1 KiB of weights, the slice two rows take in turn
 
-struct Q40Decode {
-    struct Sums {
-        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    };
-    static constexpr int64_t kSliceUnits = 16;
-    __m512i qsIdx = _mm512_load_si512(kQ40Decode.qs.index), dIdx = _mm512_load_si512(kQ40Decode.d.index);
+// The end of a group of four 32-weight blocks against its Q8N4 bytes, once the weights are
+// unsigned bytes in the layout's lanes (lo: weights 4L..4L+3 of block b in dword lane 4L + b, hi:
+// 16 + 4L..): the sum starts at the blocks' offsets, (1 << kShift) times Q8N4's -8 * (the block's
+// activation sum), kept in lanes 0-3 (the lanes are summed in the end; the 16-byte load leaves
+// the others zero), then both halves' dpbusd, then the blocks' f16 scales times the activations'.
+// Returns acc + the group's dot, as 16 partial sums (4 per block).
+template <int kShift>
+HEARTH_DECODE_TARGET inline __m512 finishGroup(__m512i lo, __m512i hi, __m256i scales, const uint8_t* ag,
+                                               __m512 acc) {
+    __m512i sum = _mm512_zextsi128_si512(
+        _mm_slli_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ag + 128)), kShift));
+    sum = _mm512_dpbusd_epi32(sum, lo, _mm512_loadu_si512(ag));
+    sum = _mm512_dpbusd_epi32(sum, hi, _mm512_loadu_si512(ag + 64));
+    const __m512 da = _mm512_broadcast_f32x4(_mm_loadu_ps(reinterpret_cast<const float*>(ag + 144)));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(_mm512_cvtph_ps(scales), da), acc);
+}
 
-    static int64_t units(int64_t k) { return k / kQK / kDecodeGroup; }
-    HEARTH_DECODE_TARGET void add(const uint8_t* w, const uint8_t* a, int64_t g, int64_t end, Sums& s) const {
-        // Two accumulators, so that consecutive groups' FMAs do not wait on each other.
-        for (; g + 2 <= end; g += 2) {
-            HEARTH_DECODE_PREFETCH(w + 72 * g);  // three lines cover the 144 bytes of two groups
-            HEARTH_DECODE_PREFETCH(w + 72 * g + 64);
-            HEARTH_DECODE_PREFETCH(w + 72 * g + 128);
-            s.acc0 = q40DecodeGroup(w + 72 * g, a + kDecodeGroupBytes * g, qsIdx, dIdx, s.acc0);
-            s.acc1 = q40DecodeGroup(w + 72 * (g + 1), a + kDecodeGroupBytes * (g + 1), qsIdx, dIdx, s.acc1);
-        }
-        if (g < end) s.acc0 = q40DecodeGroup(w + 72 * g, a + kDecodeGroupBytes * g, qsIdx, dIdx, s.acc0);
-    }
-    HEARTH_DECODE_TARGET static __m512 lanes(const Sums& s) { return _mm512_add_ps(s.acc0, s.acc1); }
-    static float tail(int64_t k, const uint8_t* w, const uint8_t* a);
-    static bool hasTail(int64_t k) { return k / kQK % kDecodeGroup != 0; }
-};
-
-// The blocks after a row's last whole group (plain Q8A activations there), for the kernels on
-// Q8N4 activations.
+// The blocks after a row's last whole group (plain Q8A activations there).
 template <class Block>
 inline float groupTail(int64_t k, const uint8_t* row, const uint8_t* a) {
     const int64_t nb = k / kQK, done = nb / kDecodeGroup * kDecodeGroup;
@@ -124,9 +94,48 @@ inline float groupTail(int64_t k, const uint8_t* row, const uint8_t* a) {
                             a + done / kDecodeGroup * kDecodeGroupBytes, 0, &tail);
     return tail;
 }
-inline float Q40Decode::tail(int64_t k, const uint8_t* row, const uint8_t* a) {
-    return groupTail<BlockQ4_0>(k, row, a);
-}
+
+// The kernels on Q8N4 activations (Q4_0, Q5_0, Q8_0): `Kernel::group(weights, activations,
+// acc)` does one group of four blocks (Kernel::kGroupBytes of weights); this walks a row's groups
+// two at a time into two accumulators, so that consecutive groups' FMAs do not wait on each other.
+template <class Kernel, class Block>
+struct Q8N4Rows {
+    struct Sums {
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    };
+    static int64_t units(int64_t k) { return k / kQK / kDecodeGroup; }
+    HEARTH_DECODE_TARGET void add(const uint8_t* w, const uint8_t* a, int64_t g, int64_t end, Sums& s) const {
+        const auto& kernel = static_cast<const Kernel&>(*this);
+        constexpr int64_t bytes = Kernel::kGroupBytes;
+        for (; g + 2 <= end; g += 2) {
+            const uint8_t* p = w + bytes * g;
+            for (int64_t line = 0; line < 2 * bytes; line += 64) HEARTH_DECODE_PREFETCH(p + line);
+            s.acc0 = kernel.group(p, a + kDecodeGroupBytes * g, s.acc0);
+            s.acc1 = kernel.group(p + bytes, a + kDecodeGroupBytes * (g + 1), s.acc1);
+        }
+        if (g < end) s.acc0 = kernel.group(w + bytes * g, a + kDecodeGroupBytes * g, s.acc0);
+    }
+    HEARTH_DECODE_TARGET static __m512 lanes(const Sums& s) { return _mm512_add_ps(s.acc0, s.acc1); }
+    static float tail(int64_t k, const uint8_t* row, const uint8_t* a) { return groupTail<Block>(k, row, a); }
+    static bool hasTail(int64_t k) { return k / kQK % kDecodeGroup != 0; }
+};
+
+struct Q40Decode : Q8N4Rows<Q40Decode, BlockQ4_0> {
+    static constexpr int64_t kGroupBytes = 4 * 18;
+    static constexpr int64_t kSliceUnits = 16;
+    __m512i qsIdx = _mm512_load_si512(kQ40Decode.qs.index), dIdx = _mm512_load_si512(kQ40Decode.d.index);
+
+    HEARTH_DECODE_TARGET __m512 group(const uint8_t* blk, const uint8_t* ag, __m512 acc) const {
+        const __m512i low4 = _mm512_set1_epi8(0x0F);
+        const __m512i a = _mm512_loadu_si512(blk);
+        // The last 8 bytes by a 64-bit load: a full vector could run past the end of the mapping.
+        // Its upper bytes are never selected, so they may stay undefined.
+        const __m512i b = _mm512_castsi128_si512(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 64)));
+        const __m512i qs = _mm512_permutex2var_epi8(a, qsIdx, b);
+        return finishGroup<0>(_mm512_and_si512(qs, low4), highNibbles(qs),
+                              _mm512_castsi512_si256(_mm512_permutexvar_epi8(dIdx, a)), ag, acc);
+    }
+};
 
 // Q8_0 against the same Q8N4 activations. Four blocks are 136 bytes: block b's scale at 34b, its
 // 32 quants at 34b + 2. `lo` puts quants 4L..4L+3 of block b in dword lane 4L + b (from the first
@@ -141,42 +150,74 @@ struct Q80DecodeTables {
 };
 alignas(64) constexpr Q80DecodeTables kQ80Decode{};
 
-struct Q80Decode {
+struct Q80Decode : Q8N4Rows<Q80Decode, BlockQ8_0> {
     static constexpr int64_t kGroupBytes = 4 * 34;
-    struct Sums {
-        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    };
     static constexpr int64_t kSliceUnits = 8;
     __m512i loIdx = _mm512_load_si512(kQ80Decode.lo.index), hiIdx = _mm512_load_si512(kQ80Decode.hi.index),
             dIdx = _mm512_load_si512(kQ80Decode.d.index);
 
-    static int64_t units(int64_t k) { return k / kQK / kDecodeGroup; }
     HEARTH_DECODE_TARGET __m512 group(const uint8_t* blk, const uint8_t* ag, __m512 acc) const {
         const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
         const __m512i a = _mm512_loadu_si512(blk), b = _mm512_loadu_si512(blk + 64);
         const __m512i a8 = _mm512_loadu_si512(blk + 8), c = _mm512_loadu_si512(blk + 72);
         const __m512i lo = _mm512_xor_si512(_mm512_permutex2var_epi8(a, loIdx, b), flip);
         const __m512i hi = _mm512_xor_si512(_mm512_permutex2var_epi8(a8, hiIdx, c), flip);
-        __m512i sum = _mm512_zextsi128_si512(
-            _mm_slli_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ag + 128)), 4));
-        sum = _mm512_dpbusd_epi32(sum, lo, _mm512_loadu_si512(ag));
-        sum = _mm512_dpbusd_epi32(sum, hi, _mm512_loadu_si512(ag + 64));
-        const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi8(a, dIdx, b)));
-        const __m512 da = _mm512_broadcast_f32x4(_mm_loadu_ps(reinterpret_cast<const float*>(ag + 144)));
-        return _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(dw, da), acc);
+        return finishGroup<4>(lo, hi, _mm512_castsi512_si256(_mm512_permutex2var_epi8(a, dIdx, b)), ag, acc);
     }
-    HEARTH_DECODE_TARGET void add(const uint8_t* w, const uint8_t* a, int64_t g, int64_t end, Sums& s) const {
-        for (; g + 2 <= end; g += 2) {
-            const uint8_t* p = w + kGroupBytes * g;
-            for (int line = 0; line < 5; ++line) HEARTH_DECODE_PREFETCH(p + 64 * line);  // 272 bytes
-            s.acc0 = group(p, a + kDecodeGroupBytes * g, s.acc0);
-            s.acc1 = group(p + kGroupBytes, a + kDecodeGroupBytes * (g + 1), s.acc1);
-        }
-        if (g < end) s.acc0 = group(w + kGroupBytes * g, a + kDecodeGroupBytes * g, s.acc0);
+};
+
+// Q5_0 against the same Q8N4 activations. Four blocks are 88 bytes: block b's scale at 22b, the
+// fifth bits of its 32 weights at 22b + 2 (bit e of those 4 bytes for weight e), its nibbles at
+// 22b + 6. `qs` and `d` are the Q4_0 tables for 22-byte blocks; `qhLo` / `qhHi` put in every byte
+// of dword lane 4L + b the qh byte that holds its weight's fifth bit (weights 4L + i in the low
+// nibbles, 16 + 4L + i in the high ones), and `bit` is that bit's mask, so one byte test picks
+// the bytes that get 16. The sum starts at -16 * the block's activation sum: twice the Q4_0 offset.
+struct Q50DecodeTables {
+    DecodeLanes qs = quantLanes(22, 6);
+    DecodeLanes d = scaleLanes(22);
+    DecodeLanes qhLo = fifthBitBytes(0), qhHi = fifthBitBytes(2);
+    DecodeLanes bit = fifthBitMasks();
+    // Byte i of dword lane 4L + b: qh byte `first` + L / 2 of block b.
+    static constexpr DecodeLanes fifthBitBytes(int first) {
+        DecodeLanes t{};
+        for (int lane = 0; lane < 4; ++lane)
+            for (int b = 0; b < 4; ++b)
+                for (int i = 0; i < 4; ++i)
+                    t.index[16 * lane + 4 * b + i] = static_cast<uint8_t>(22 * b + 2 + first + lane / 2);
+        return t;
     }
-    HEARTH_DECODE_TARGET static __m512 lanes(const Sums& s) { return _mm512_add_ps(s.acc0, s.acc1); }
-    static float tail(int64_t k, const uint8_t* row, const uint8_t* a) { return groupTail<BlockQ8_0>(k, row, a); }
-    static bool hasTail(int64_t k) { return k / kQK % kDecodeGroup != 0; }
+    static constexpr DecodeLanes fifthBitMasks() {
+        DecodeLanes t{};
+        for (int lane = 0; lane < 4; ++lane)
+            for (int b = 0; b < 4; ++b)
+                for (int i = 0; i < 4; ++i)
+                    t.index[16 * lane + 4 * b + i] = static_cast<uint8_t>(1 << (4 * (lane % 2) + i));
+        return t;
+    }
+};
+alignas(64) constexpr Q50DecodeTables kQ50Decode{};
+
+struct Q50Decode : Q8N4Rows<Q50Decode, BlockQ5_0> {
+    static constexpr int64_t kGroupBytes = 4 * 22;
+    static constexpr int64_t kSliceUnits = 12;
+    __m512i qsIdx = _mm512_load_si512(kQ50Decode.qs.index), dIdx = _mm512_load_si512(kQ50Decode.d.index);
+    __m512i qhLoIdx = _mm512_load_si512(kQ50Decode.qhLo.index), qhHiIdx = _mm512_load_si512(kQ50Decode.qhHi.index);
+    __m512i bit = _mm512_load_si512(kQ50Decode.bit.index);
+
+    HEARTH_DECODE_TARGET __m512 group(const uint8_t* blk, const uint8_t* ag, __m512 acc) const {
+        const __m512i low4 = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(0x10);
+        const __m512i a = _mm512_loadu_si512(blk);
+        // The last 24 bytes by a masked load: a full vector could run past the end of the mapping
+        // (masked-off bytes never fault).
+        const __m512i b = _mm512_maskz_loadu_epi8(0xFFFFFFull, blk + 64);
+        const __m512i qs = _mm512_permutex2var_epi8(a, qsIdx, b);
+        const __mmask64 fifthLo = _mm512_test_epi8_mask(_mm512_permutex2var_epi8(a, qhLoIdx, b), bit);
+        const __mmask64 fifthHi = _mm512_test_epi8_mask(_mm512_permutex2var_epi8(a, qhHiIdx, b), bit);
+        const __m512i lo = _mm512_and_si512(qs, low4), hi = highNibbles(qs);
+        return finishGroup<1>(_mm512_mask_add_epi8(lo, fifthLo, lo, sixteen),
+                              _mm512_mask_add_epi8(hi, fifthHi, hi, sixteen),
+                              _mm512_castsi512_si256(_mm512_permutex2var_epi8(a, dIdx, b)), ag, acc);
+    }
 };
 
 // [sum of v0's lanes, ..., sum of v3's], sharing the shuffles of four reductions.
@@ -188,7 +229,6 @@ HEARTH_DECODE_TARGET inline __m128 sumLanes4(__m512 v0, __m512 v1, __m512 v2, __
     const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(t0, t1), _mm256_hadd_ps(t2, t3));
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
-
 
 // vpermb indices for Q4_K: after packing the dpbusd sums of quant bytes 64p..64p+63 (low
 // nibbles: sub-blocks 4p and 4p+2, 8 dword lanes each; high nibbles: 4p+1 and 4p+3) to 16 bits,

@@ -447,6 +447,7 @@ void fill(KernelTable& t, const char* name) {
     if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni")) {
         decode(DType::Q4_0, dotDecode<Q40Decode>, rowsDecode<Q40Decode>, ActFormat::Q8N4);
         decode(DType::Q8_0, dotDecode<Q80Decode>, rowsDecode<Q80Decode>, ActFormat::Q8N4);
+        decode(DType::Q5_0, dotDecode<Q50Decode>, rowsDecode<Q50Decode>, ActFormat::Q8N4);
         decode(DType::Q4_K, dotDecode<Q4KDecode>, rowsDecode<Q4KDecode>, ActFormat::Q8KN);
         decode(DType::Q5_K, dotDecode<Q5KDecode>, rowsDecode<Q5KDecode>, ActFormat::Q8KN);
         decode(DType::Q6_K, dotDecode<Q6KDecode>, rowsDecode<Q6KDecode>, ActFormat::Q8K);
