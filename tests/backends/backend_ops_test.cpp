@@ -498,7 +498,13 @@ private slots:
     }
 
     void attention() {
-        struct Case { int64_t hd, heads, kvHeads, n; int32_t start; int64_t ctx; DType cache; };
+        struct Case {
+            int64_t hd, heads, kvHeads, n;
+            int32_t start;
+            int64_t ctx;
+            DType cache;
+            bool growing = false;
+        };
         const Case cases[] = {
             {64, 4, 4, 1, 0, 8, DType::F16},      // first token sees only itself
             {64, 8, 2, 3, 70, 80, DType::F16},    // GQA 4:1, crosses a 64-row block
@@ -519,12 +525,19 @@ private slots:
             {64, 14, 2, 1, 47, 64, DType::F16},
             {256, 8, 1, 1, 16, 32, DType::F16},
             {128, 8, 2, 1, 600, 640, DType::F16},
+            // Keys that grow along the cache, so that the scores climb past the running maximum
+            // by more than the decode kernel lets it lag (it rescales only then), decode and prefill.
+            {64, 8, 2, 1, 600, 640, DType::F16, true},
+            {64, 4, 1, 70, 100, 200, DType::F32, true},
         };
         forEachKernelSet([&] {
         for (const auto& c : cases) {
             auto q = randomFloats(static_cast<size_t>(c.hd * c.heads * c.n));
             const size_t cacheElems = static_cast<size_t>(c.hd * c.kvHeads * c.ctx);
             auto kf = randomFloats(cacheElems, 2.0f), vf = randomFloats(cacheElems);
+            const size_t row = static_cast<size_t>(c.hd * c.kvHeads);  // elements per cache position
+            if (c.growing)
+                for (size_t i = 0; i < cacheElems; ++i) kf[i] *= 1.0f + static_cast<float>(i / row) / 8.0f;
             std::vector<uint16_t> kh(cacheElems), vh(cacheElems);
             for (size_t i = 0; i < cacheElems; ++i) {
                 kh[i] = f32ToF16(kf[i]);
