@@ -319,8 +319,8 @@ void attentionDecodePartAvx512(const AttentionStep& a, int64_t from, int64_t to,
                 // maximum nor a rescale of what came before (the first block of a head always
                 // raises it from -inf, and a rescale by exp(-inf) = 0 of the empty sums is
                 // harmless). The sums are kept in 16 lanes and added up once at the end.
-                // (Raising it at every block took a maximum, an exponential and a sum reduction
-                // per head and block: ~15 % more work.)
+                // (Raising it at every block, a maximum, an exponential and a sum reduction per
+                // head and block, took 3-7 % longer: bench/backends/attention_bench.cpp.)
                 __m512 rescale = _mm512_set1_ps(1.0f);
                 if (_mm512_cmp_ps_mask(s, _mm512_set1_ps(m[h] + kSlack), _CMP_GT_OQ)) {
                     const float blockMax = _mm512_reduce_max_ps(s);
