@@ -53,7 +53,8 @@ int runBench(hearth::cli::Args& args) {
     if (p < 1 || n < 1) throw cli::UsageError("hearth bench: -p and -n must be at least 1");
     if (p > (1 << 24) || n > (1 << 24)) throw cli::UsageError("hearth bench: -p and -n are too large");
     if (reps < 1 || reps > 100) throw cli::UsageError("hearth bench: -r must be from 1 to 100");
-    BenchResult r = runBenchmark(*modelPath, lo, static_cast<int>(p), static_cast<int>(n), true, static_cast<int>(reps));
+    BenchResult r =
+        runBenchmark(*modelPath, lo, static_cast<int>(p), static_cast<int>(n), true, static_cast<int>(reps));
     const auto& mem = r.memory;
     const double membw = r.membwCopyGBs, achieved = r.achievedGBs, perToken = static_cast<double>(r.bytesPerToken);
     j = {{"model", *modelPath}, {"device", r.deviceId}, {"device_name", r.deviceName},
@@ -67,7 +68,8 @@ int runBench(hearth::cli::Args& args) {
         nlohmann::json one = {{"prefill_tps", run.prefillTps}, {"decode_tps", run.decodeTps}};
         if (run.membwReadGBs > 0) {
             one["membw_read_gbs"] = run.membwReadGBs;
-            one["fraction_of_read_membw"] = static_cast<double>(r.bytesPerToken) * run.decodeTps / 1e9 / run.membwReadGBs;
+            one["fraction_of_read_membw"] =
+                static_cast<double>(r.bytesPerToken) * run.decodeTps / 1e9 / run.membwReadGBs;
         }
         runs.push_back(one);
     }
@@ -126,8 +128,8 @@ int runBench(hearth::cli::Args& args) {
         }
         std::printf("\n  runs     %zu: decode %.1f-%.1f tok/s", r.runs.size(), slowest, fastest);
         if (fHi > 0)
-            std::printf(", %.0f-%.0f %% of the read bandwidth measured after each (median %.0f %%)", 100 * fLo, 100 * fHi,
-                        100 * readFraction);
+            std::printf(", %.0f-%.0f %% of the read bandwidth measured after each (median %.0f %%)",
+                        100 * fLo, 100 * fHi, 100 * readFraction);
     }
     std::printf("\n  cpu time prefill %.2f s, decode %.2f s (wall %.2f s, %.2f s); load average %.1f\n",
                 r.prefillCpuSeconds, r.decodeCpuSeconds, r.prefillSeconds, r.decodeSeconds, r.loadAverage);

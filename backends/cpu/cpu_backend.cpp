@@ -125,8 +125,10 @@ void CpuBackend::rope(const Tensor& x, const Tensor& positions, const RopeParams
     requireShape(rd > 0 && rd % 2 == 0 && rd <= headDim, op,
                  [&] { return "rotaryDims " + std::to_string(rd) + " must be even and within the head size " +
                               std::to_string(headDim); });
-    requireShape(positions.elements() == n, op, [&] { return "positions hold " + std::to_string(positions.elements()) +
-                                                    " values for " + std::to_string(n) + " tokens"; });
+    requireShape(positions.elements() == n, op, [&] {
+        return "positions hold " + std::to_string(positions.elements()) + " values for " + std::to_string(n) +
+               " tokens";
+    });
     float* v = data<float>(x, op, "x");
     const int32_t* pos = data<const int32_t>(positions, op, "positions");
     const int half = rd / 2;
@@ -235,7 +237,9 @@ void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& kCa
                  "k and v caches must both be f16 or both f32");
     requireShape(kCache.ne[0] == hd && vCache.ne[0] == hd && vCache.ne[1] == kvHeads &&
                      vCache.ne[2] * vCache.ne[3] == ctx, op,
-                 [&] { return "caches " + shape(kCache) + " / " + shape(vCache) + " do not match q " + shape(q); });
+                 [&] {
+                     return "caches " + shape(kCache) + " / " + shape(vCache) + " do not match q " + shape(q);
+                 });
     requireShape(kvHeads > 0 && heads % kvHeads == 0, op,
                  [&] { return std::to_string(heads) + " query heads cannot share " + std::to_string(kvHeads) +
                               " kv heads"; });

@@ -85,7 +85,8 @@ template <class K>
 void dotDecodeAvx2(int64_t k, const void* weight, const void* act, size_t stride, int cols, float* out) {
     const auto* w = static_cast<const typename K::Block*>(weight);
     for (int c = 0; c < cols; ++c) {
-        const auto* a = reinterpret_cast<const BlockQ8A*>(static_cast<const char*>(act) + static_cast<size_t>(c) * stride);
+        const char* column = static_cast<const char*>(act) + static_cast<size_t>(c) * stride;
+        const auto* a = reinterpret_cast<const BlockQ8A*>(column);
         rowPairAvx2<K>(k / kQK, w, nullptr, a, out + c, nullptr);
     }
 }

@@ -200,7 +200,8 @@ int main(int argc, char** argv) {
     for (const auto& t : plan) descs.push_back({t.name, t.shape, DType::F32});
     hearth::quant::PlanOverrides overrides;
     overrides.pure = pure;
-    const auto tensorTypes = hearth::quant::planTensorTypes(*quantPreset, descs, static_cast<int>(s.layers), overrides);
+    const auto tensorTypes =
+        hearth::quant::planTensorTypes(*quantPreset, descs, static_cast<int>(s.layers), overrides);
     for (size_t i = 0; i < plan.size(); ++i) plan[i].type = tensorTypes[i].type;
 
     hearth::gguf::GgufWriter w;

@@ -158,7 +158,8 @@ double median(std::vector<double> v) {
 double medianFractionOfReadBandwidth(const BenchResult& r) {
     std::vector<double> f;
     for (const auto& run : r.runs)
-        if (run.membwReadGBs > 0) f.push_back(static_cast<double>(r.bytesPerToken) * run.decodeTps / 1e9 / run.membwReadGBs);
+        if (run.membwReadGBs > 0)
+            f.push_back(static_cast<double>(r.bytesPerToken) * run.decodeTps / 1e9 / run.membwReadGBs);
     return median(f);
 }
 

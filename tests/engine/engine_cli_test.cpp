@@ -152,7 +152,8 @@ private slots:
     }
 
     void benchReportsSpeedAndMemory() {
-        auto r = runCli({"bench", "--model", llama_, "-p", "32", "-n", "8", "-r", "2", "--json", "--threads", "1"});
+        auto r = runCli(
+            {"bench", "--model", llama_, "-p", "32", "-n", "8", "-r", "2", "--json", "--threads", "1"});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         auto j = nlohmann::json::parse(r.out.toStdString());
         for (const char* key : {"prefill_tps", "decode_tps", "bytes_per_token", "achieved_gbs", "membw_copy_gbs",
