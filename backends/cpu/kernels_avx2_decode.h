@@ -3,12 +3,10 @@
 // accumulator and one running offset, so every block waits on the previous block's FMAs (Q4_0
 // at 20-30 % of the measured read bandwidth on the development VM's two cores). Here two blocks
 // go to independent sums, two rows stream side by side (as the AVX-512 decode kernels do), and
-// the weights are prefetched ahead of the loads.
+// the weights are prefetched ahead of the loads (prefetchSpanAhead).
 //
 // Not a stand-alone header: kernels_x86.h includes it inside its namespace when it is compiled
 // without AVX-512 (the AVX-512 table has its own decode kernels).
-
-inline constexpr int kAvx2PrefetchBytes = 2048;
 
 // One block's integer dot as 8 float lanes (sum them for the block), plus what the block adds
 // outside those lanes: Q4_0 stores q = w + 8, so its dot carries -8 * d_w * (d_a * sum a).
@@ -49,13 +47,6 @@ inline float total(const Avx2RowSums& s) {
     return hsum(_mm256_add_ps(s.acc[0], s.acc[1])) + K::kOffset * (s.off[0] + s.off[1]);
 }
 
-template <class K>
-inline void prefetchPair(const typename K::Block* w, int64_t ib) {
-    const char* p = reinterpret_cast<const char*>(w + ib) + kAvx2PrefetchBytes;
-    _mm_prefetch(p, _MM_HINT_T0);
-    _mm_prefetch(p + 2 * sizeof(typename K::Block) - 1, _MM_HINT_T0);  // two blocks span <= 2 lines
-}
-
 // Rows wa and wb (wb may be null) against the activations a, in lockstep.
 template <class K>
 inline void rowPairAvx2(int64_t nb, const typename K::Block* wa, const typename K::Block* wb, const BlockQ8A* a,
@@ -63,11 +54,11 @@ inline void rowPairAvx2(int64_t nb, const typename K::Block* wa, const typename 
     Avx2RowSums sa, sb;
     int64_t ib = 0;
     for (; ib + 2 <= nb; ib += 2) {
-        prefetchPair<K>(wa, ib);
+        prefetchSpanAhead(wa + ib, 2 * sizeof(typename K::Block));
         addBlock<K>(wa[ib], a[ib], sa, 0);
         addBlock<K>(wa[ib + 1], a[ib + 1], sa, 1);
         if (wb) {
-            prefetchPair<K>(wb, ib);
+            prefetchSpanAhead(wb + ib, 2 * sizeof(typename K::Block));
             addBlock<K>(wb[ib], a[ib], sb, 0);
             addBlock<K>(wb[ib + 1], a[ib + 1], sb, 1);
         }

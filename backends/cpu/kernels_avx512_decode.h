@@ -26,10 +26,6 @@ HEARTH_DECODE_TARGET inline __m512i highNibbles(__m512i x) {
 inline constexpr int kDecodePrefetchBytes = 2048;
 #define HEARTH_DECODE_PREFETCH(p) _mm_prefetch(reinterpret_cast<const char*>(p) + kDecodePrefetchBytes, _MM_HINT_T0)
 
-// Byte indices into 72 bytes of four Q4_0 blocks (64 in the first register, 8 in the second).
-// `qs` puts bytes 4L..4L+3 of block b's quants in dword lane 4L + b, so that every 128-bit lane
-// holds one dword of each block and the per-block factors are one 16-byte pattern repeated
-// (a broadcast load on the activation side); `d` puts block b's f16 scale in 16-bit lane 4L + b.
 // Byte permute indices over blocks of `blockBytes` bytes, four blocks side by side: quantLanes
 // puts bytes first + 4L..first + 4L + 3 of block b in dword lane 4L + b, scaleLanes the two bytes
 // of block b's f16 scale (its first two) in every 16-bit lane h with h % 4 == b.
@@ -52,6 +48,10 @@ constexpr DecodeLanes scaleLanes(int blockBytes) {
     }
     return t;
 }
+// Byte indices into 72 bytes of four Q4_0 blocks (64 in the first register, 8 in the second).
+// `qs` puts bytes 4L..4L+3 of block b's quants in dword lane 4L + b, so that every 128-bit lane
+// holds one dword of each block and the per-block factors are one 16-byte pattern repeated
+// (a broadcast load on the activation side); `d` puts block b's f16 scale in 16-bit lane 4L + b.
 struct Q40DecodeTables {
     DecodeLanes qs = quantLanes(18, 2);
     DecodeLanes d = scaleLanes(18);

@@ -425,10 +425,6 @@ void fill(KernelTable& t, const char* name) {
         t.rows1[static_cast<uint32_t>(type)] = rows;
         t.act1[static_cast<uint32_t>(type)] = act;
     };
-#if !defined(HEARTH_HAVE_INTERLEAVED)
-    decode(DType::Q4_0, dotDecodeAvx2<Q40Avx2>, rowsDecodeAvx2<Q40Avx2>, ActFormat::Q8A);
-    decode(DType::Q8_0, dotDecodeAvx2<Q80Avx2>, rowsDecodeAvx2<Q80Avx2>, ActFormat::Q8A);
-#endif
 #if defined(HEARTH_HAVE_INTERLEAVED)
     slot(DType::Q4_0) = dotQ4_0I;
     t.act[static_cast<uint32_t>(DType::Q4_0)] = ActFormat::Q8I;
@@ -452,6 +448,9 @@ void fill(KernelTable& t, const char* name) {
         decode(DType::Q5_K, dotDecode<Q5KDecode>, rowsDecode<Q5KDecode>, ActFormat::Q8KN);
         decode(DType::Q6_K, dotDecode<Q6KDecode>, rowsDecode<Q6KDecode>, ActFormat::Q8K);
     }
+#else
+    decode(DType::Q4_0, dotDecodeAvx2<Q40Avx2>, rowsDecodeAvx2<Q40Avx2>, ActFormat::Q8A);
+    decode(DType::Q8_0, dotDecodeAvx2<Q80Avx2>, rowsDecodeAvx2<Q80Avx2>, ActFormat::Q8A);
 #endif
     t.dotF16 = dotF16;
     t.dotF32 = dotF32;
