@@ -93,8 +93,18 @@ void CpuBackend::matmul(const Tensor& x, std::span<const Projection> projections
                 continue;
             }
             const int64_t middle = first + (last - first + 1) / 2;
-            for (int64_t r = first, r2 = middle; r < middle; r += step, r2 += step)
-                chunks.push_back({pid, r, std::min(middle, r + step), std::min(last, r2), std::min(last, r2 + step)});
+            // The last 2 * step rows of each half go in quarter chunks (at least 16 rows): a thread
+            // done with its own parts then takes smaller pieces of the other's, and the two finish
+            // closer together. Per call in qwen2.5-0.5b q4_0 decode, the time between the two
+            // threads' ends went 37 -> 11 us for the output projection and 2-4 -> 1 us for gate/up
+            // (the step's speed is unchanged within this machine's noise: paired runs 0.996-1.035).
+            const int64_t tail = std::max<int64_t>(16, step / 4);
+            for (int64_t r = first, r2 = middle; r < middle;) {
+                const int64_t size = middle - r > 2 * step ? step : tail;
+                chunks.push_back({pid, r, std::min(middle, r + size), std::min(last, r2), std::min(last, r2 + size)});
+                r += size;
+                r2 += size;
+            }
         }
     }
     partBegin.push_back(chunks.size());
