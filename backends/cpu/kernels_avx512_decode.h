@@ -16,15 +16,9 @@ HEARTH_DECODE_TARGET inline __m512i highNibbles(__m512i x) {
     return _mm512_gf2p8affine_epi64_epi8(x, _mm512_set1_epi64(0x1020408000000000LL), 0);
 }
 
-// How far ahead of the loads the kernels ask for weights into L1. The hardware prefetchers alone
-// leave a core streaming ~25 % below what it can read; a software prefetch half a page ahead (on
-// 4 KiB pages also across the boundaries where those prefetchers stop) closes most of that, and
-// with two row streams per core (RowsDotFn) the large mat-vecs reach 80-90 % of the measured
-// read bandwidth (the stream test in docs/performance.md: T0 at 2 KiB beat T1 at 4 KiB, T0 at 1
-// and 4 KiB, T2 and NTA).
-// Prefetches past the end of the mapping are dropped by the CPU, never fault.
-inline constexpr int kDecodePrefetchBytes = 2048;
-#define HEARTH_DECODE_PREFETCH(p) _mm_prefetch(reinterpret_cast<const char*>(p) + kDecodePrefetchBytes, _MM_HINT_T0)
+// The kernels ask for their weights kDotPrefetchBytes ahead into L1 (kernels_x86.h), one line
+// at a time. Prefetches past the end of the mapping are dropped by the CPU, never fault.
+#define HEARTH_DECODE_PREFETCH(p) _mm_prefetch(reinterpret_cast<const char*>(p) + kDotPrefetchBytes, _MM_HINT_T0)
 
 // Byte permute indices over blocks of `blockBytes` bytes, four blocks side by side: quantLanes
 // puts bytes first + 4L..first + 4L + 3 of block b in dword lane 4L + b, scaleLanes the two bytes

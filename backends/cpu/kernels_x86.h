@@ -99,8 +99,12 @@ inline __m256i unpack(const BlockQ8_0& b, float& d, float& off) {
 }
 
 // At one column (decode) the dots stream their weights once: each block asks for the one 2 KiB
-// ahead (every line of it), since the hardware prefetchers alone left the AVX2 Q4_K dot at ~40 %
-// of the read bandwidth on the development VM (with this, ~60 %).
+// ahead (every line of it), the decode kernels included (kernels_avx512_decode.h). The hardware
+// prefetchers alone leave a core streaming ~25 % below what it can read (the AVX2 Q4_K dot at ~40 %
+// of the read bandwidth on the development VM, ~60 % with this); half a page ahead also crosses
+// the 4 KiB boundaries where those prefetchers stop. With two row streams per core the large
+// mat-vecs reach 80-90 % of the measured read bandwidth (docs/performance.md: T0 at 2 KiB beat T1
+// at 4 KiB, T0 at 1, 1.5 and 4 KiB, T2 and NTA).
 inline constexpr int kDotPrefetchBytes = 2048;
 inline void prefetchSpanAhead(const void* span, size_t bytes) {
     const char* p = static_cast<const char*>(span) + kDotPrefetchBytes;
