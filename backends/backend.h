@@ -167,9 +167,20 @@ public:
     // Rotates x F32 {headDim, heads, n} in place; token i has position positions[i] (I32 {n}).
     virtual void rope(const Tensor& x, const Tensor& positions, const RopeParams& params) = 0;
     // Writes k and v F32 {headDim, kvHeads, n} into the layer's caches {headDim, kvHeads, ctx}
-    // (F16 or F32) at row positions[i].
+    // (F16 or F32) at row positions[i]. How a cache's rows lie in its bytes is the backend's own
+    // (the CPU keeps keys in blocks of 16 positions for its AVX-512 kernels): caches are written
+    // by storeKv only, read by attention, and read back by readKv.
     virtual void storeKv(const Tensor& kCache, const Tensor& vCache, const Tensor& k, const Tensor& v,
                          const Tensor& positions) = 0;
+    // Copies rows [0, rows) of a layer's caches to the host as {headDim, kvHeads, rows} of the
+    // caches' element type; waits like download(). The default is for backends that keep the rows
+    // in that layout.
+    virtual void readKv(void* k, void* v, const Tensor& kCache, const Tensor& vCache, int64_t rows) {
+        const size_t rowBytes = kCache.bytes() / static_cast<size_t>(kCache.ne[2] * kCache.ne[3]);
+        const size_t bytes = rowBytes * static_cast<size_t>(rows);
+        download(k, kCache, bytes);
+        download(v, vCache, bytes);
+    }
     // out{headDim, heads, n}: causal attention of q{headDim, heads, n} over cache rows
     // [0, positions[i]] for token i; GQA maps head h to kv head h / (heads / kvHeads).
     virtual void attention(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,

@@ -3,8 +3,9 @@
 //
 // Layout: the queries are transposed once per tile (qt[d][row], pre-scaled), so that scores come
 // out key-major (p[key][row]) from broadcasts of one key element against 16 query rows, and the
-// online softmax works on 16 rows per vector. The values are then summed as out[row] +=
-// p[key][row] * v[key], four rows by up to four 16-float pieces of the head at a time.
+// online softmax works on 16 rows per vector. The keys come element-major (kt[d][key], as the
+// cache keeps them: key_blocks.h). The values are then summed as out[row] += p[key][row] * v[key],
+// four rows by up to four 16-float pieces of the head at a time.
 #include <immintrin.h>
 
 #include <cstring>
@@ -34,24 +35,44 @@ void cacheRowsToF32(const void* cache, bool f16, int64_t first, int64_t stride, 
     }
 }
 
-// Cache rows [t0, t0 + count) of one kv head as f32 rows of hd.
-void loadRows(const AttentionTile& t, const void* cache, int64_t t0, int count, float* dst) {
-    cacheRowsToF32(cache, t.f16, t0 * t.stride, t.stride, t.hd, count, dst);
+// 16 elements of a key block from `at` on, the first `width` of them (the rest 0), as f32.
+inline __m512 keyLanes(const void* cache, bool f16, size_t at, __mmask16 width) {
+    if (f16)
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(width, static_cast<const uint16_t*>(cache) + at));
+    return _mm512_maskz_loadu_ps(width, static_cast<const float*>(cache) + at);
 }
 
-// p[j][row] = sum_d k[j][d] * qt[d][row] for the block's keys, four keys at a time.
-void scores(const float* qt, const float* k, int count, int64_t hd, float* p) {
+inline __mmask16 firstLanes(int64_t n) { return static_cast<__mmask16>((1u << n) - 1); }
+
+// Key positions [t0, t0 + count) of one kv head (t0 a multiple of 16) as kt[d][j], kKeys floats
+// a row; lanes past the cache's last position come out 0.
+void loadKeys(const AttentionTile& t, int64_t t0, int count, float* kt) {
+    for (int64_t b = t0 / KeyBlocks::kPositions; b * KeyBlocks::kPositions < t0 + count; ++b) {
+        const int64_t width = t.keys.width(b);
+        const size_t start = t.keys.blockStart(b) + static_cast<size_t>(t.keyFirst * width);
+        const int lane = static_cast<int>(b * KeyBlocks::kPositions - t0);
+        for (int64_t d = 0; d < t.hd; ++d)
+            _mm512_storeu_ps(kt + d * kKeys + lane,
+                             keyLanes(t.k, t.f16, start + static_cast<size_t>(d * width), firstLanes(width)));
+    }
+}
+
+// Value rows [t0, t0 + count) of one kv head as f32 rows of hd.
+void loadValues(const AttentionTile& t, int64_t t0, int count, float* dst) {
+    cacheRowsToF32(t.v, t.f16, t0 * t.stride, t.stride, t.hd, count, dst);
+}
+
+// p[j][row] = sum_d kt[d][j] * qt[d][row] for the block's keys, four keys at a time.
+void scores(const float* qt, const float* kt, int count, int64_t hd, float* p) {
     for (int j0 = 0; j0 < count; j0 += 4) {
         __m512 s[4][kRowVectors];
         for (int jj = 0; jj < 4; ++jj)
             for (int v = 0; v < kRowVectors; ++v) s[jj][v] = _mm512_setzero_ps();
-        const float* kr[4];
-        for (int jj = 0; jj < 4; ++jj) kr[jj] = k + (j0 + jj < count ? j0 + jj : count - 1) * hd;
         for (int64_t d = 0; d < hd; ++d) {
             __m512 qv[kRowVectors];
             for (int v = 0; v < kRowVectors; ++v) qv[v] = _mm512_loadu_ps(qt + d * kRows + 16 * v);
             for (int jj = 0; jj < 4; ++jj) {
-                const __m512 kb = _mm512_set1_ps(kr[jj][d]);
+                const __m512 kb = _mm512_set1_ps(kt[d * kKeys + j0 + jj]);  // past count: unused
                 for (int v = 0; v < kRowVectors; ++v) s[jj][v] = _mm512_fmadd_ps(kb, qv[v], s[jj][v]);
             }
         }
@@ -110,8 +131,8 @@ void attentionTileAvx512(const AttentionTile& t, float* scratch) {
     const int rowGroups = (t.rows + 3) / 4;
     for (int64_t t0 = 0; t0 <= maxLast; t0 += kKeys) {
         const int count = static_cast<int>(maxLast + 1 - t0 < kKeys ? maxLast + 1 - t0 : kKeys);
-        loadRows(t, t.k, t0, count, k);
-        loadRows(t, t.v, t0, count, v);
+        loadKeys(t, t0, count, k);
+        loadValues(t, t0, count, v);
         scores(qt, k, count, hd, p);
         // Online softmax, 16 rows per vector: keys past a row's last position get probability 0.
         for (int x = 0; x < kRowVectors; ++x) {
@@ -163,118 +184,203 @@ void attentionTileAvx512(const AttentionTile& t, float* scratch) {
 // ---- Decode: one token against a range of cache positions -------------------------------
 //
 // A block of 16 cache positions is taken for every kv head before the next block, so that each
-// thread reads its part of the cache front to back (a kv head alone is a stride the prefetchers
-// follow poorly, and the cache has left the caches while the step's weights streamed through).
-// Per kv head, the block's rows are converted to f32 once; each query head's 16 dot products are
-// summed across lanes together (transposeSum16), and the softmax and the weighted values run on
-// 16 keys per vector. The tiled kernel above would spend 16 query rows of work per vector on the
-// 4-8 heads that share a kv head.
+// thread reads its part of the cache front to back. Per kv head and block, the query heads that
+// share it (up to 8 at a time) get their 16 scores together: each key element of the 16
+// positions is one vector (key_blocks.h), converted once and multiplied into every head's scores
+// by a broadcast of that head's query element. The softmax runs on 16 keys per vector, and each
+// value row, converted once, is added into every head's sum in registers. The next block of the
+// same kv head is asked for along the way, a line at a time (the cache has left the caches while
+// the step's weights streamed through, and asking for a whole block at once stalled on the
+// line-fill buffers).
 
 namespace {
 
-constexpr int kDecodeKeys = 16;
-constexpr float kSlack = 8.0f;  // see attentionDecodePartAvx512
+constexpr float kSlack = 8.0f;  // see pass()
+constexpr int kMaxPassHeads = 8;
 
-// Lane j of the result is the sum of the lanes of v[slotOfKey(j)], in 45 shuffles and adds
-// instead of 16 separate reductions.
-inline __m512 transposeSum16(const __m512* v) {
-    __m512 c[8], d[4];
-    for (int i = 0; i < 8; ++i)  // c[i]: 8 partial sums of v[2i], then 8 of v[2i+1]
-        c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44),
-                             _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
-    for (int i = 0; i < 4; ++i)  // d[i]: 128-bit lane L holds 4 partial sums of v[4i+L]
-        d[i] = _mm512_add_ps(_mm512_shuffle_f32x4(c[2 * i], c[2 * i + 1], 0x88),
-                             _mm512_shuffle_f32x4(c[2 * i], c[2 * i + 1], 0xDD));
-    const __m512 e0 = _mm512_add_ps(_mm512_unpacklo_ps(d[0], d[1]), _mm512_unpackhi_ps(d[0], d[1]));
-    const __m512 e1 = _mm512_add_ps(_mm512_unpacklo_ps(d[2], d[3]), _mm512_unpackhi_ps(d[2], d[3]));
-    const __m512d e0d = _mm512_castps_pd(e0), e1d = _mm512_castps_pd(e1);
-    // Lane 4L + m: the sum of v[4m + L].
-    return _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(e0d, e1d)), _mm512_castpd_ps(_mm512_unpackhi_pd(e0d, e1d)));
+template <class T>
+inline __m512 lanes16(const T* p) {
+    if constexpr (sizeof(T) == 2)
+        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    else
+        return _mm512_loadu_ps(p);
 }
-constexpr int slotOfKey(int j) { return 4 * (j % 4) + j / 4; }
 
-// The 16 scores of query q (hd = 16 * HV floats, pre-scaled) against keys k[0..count) (f32 rows
-// of hd); keys past `count` come out as anything and are masked by the caller.
-// (The loops with fixed trip counts are unrolled by pragma: at -O2 GCC keeps them as loops, and
-// the arrays they index then live on the stack instead of in registers: the whole decode
-// attention took ~1.8x as long.)
-template <int HV>
-__m512 keyScores(const float* q, const float* k, int count, int64_t hd) {
-    __m512 qv[HV > 0 ? HV : 1];
-    if constexpr (HV > 0) {
-#pragma GCC unroll 16
-        for (int x = 0; x < HV; ++x) qv[x] = _mm512_loadu_ps(q + 16 * x);
-    }
-    __m512 dots[kDecodeKeys];
-#pragma GCC unroll 16
-    for (int j = 0; j < kDecodeKeys; ++j) {
-        const float* kr = k + (j < count ? j : 0) * hd;
-        __m512 acc = _mm512_setzero_ps();
-        if constexpr (HV > 0) {
-#pragma GCC unroll 16
-            for (int x = 0; x < HV; ++x) acc = _mm512_fmadd_ps(qv[x], _mm512_loadu_ps(kr + 16 * x), acc);
-        } else {
-            for (int64_t d = 0; d < hd; d += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_loadu_ps(kr + d), acc);
+template <class T>
+inline __m512 keyLanes16(const T* p, __mmask16 width) {
+    if constexpr (sizeof(T) == 2) return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(width, p));
+    else return _mm512_maskz_loadu_ps(width, p);
+}
+
+// s[h] = the 16 scores of query head h (pre-scaled, hd floats apart) against a key block of this
+// kv head: element d of its positions at kt + d * width. Two sums per head (even and odd
+// elements) so that the multiply-adds of a head do not wait on each other. `next`, if not null,
+// is the same kv head's next block, asked for a line per two elements.
+template <int NH, class T>
+inline void blockScores(const float* q, const T* kt, int64_t width, __mmask16 lanes, int64_t hd,
+                        const char* next, __m512* s) {
+    __m512 even[NH], odd[NH];
+#pragma GCC unroll 8
+    for (int h = 0; h < NH; ++h) even[h] = odd[h] = _mm512_setzero_ps();
+    for (int64_t d = 0; d < hd; d += 2) {
+        if (next) {
+            _mm_prefetch(next + d * 16 * static_cast<int64_t>(sizeof(T)), _MM_HINT_T0);
+            if constexpr (sizeof(T) == 4) _mm_prefetch(next + d * 64 + 64, _MM_HINT_T0);
         }
-        dots[slotOfKey(j)] = acc;
-    }
-    return transposeSum16(dots);
-}
-
-// o[0 .. 16 * NV) = scale * o + sum_j p[j] * v[j][0 .. 16 * NV) over `count` value rows hd apart.
-template <int NV>
-void addValues(const float* p, const float* v, int count, int64_t hd, __m512 scale, float* o) {
-    // Even and odd keys into separate sums: one chain of 16 dependent FMAs would wait on latency.
-    __m512 acc[2][NV];
-#pragma GCC unroll 4
-    for (int x = 0; x < NV; ++x) {
-        acc[0][x] = _mm512_mul_ps(scale, _mm512_loadu_ps(o + 16 * x));
-        acc[1][x] = _mm512_setzero_ps();
-    }
-    int j = 0;
-    for (; j + 2 <= count; j += 2) {
-#pragma GCC unroll 2
-        for (int e = 0; e < 2; ++e) {
-            const __m512 pj = _mm512_set1_ps(p[j + e]);
-#pragma GCC unroll 4
-            for (int x = 0; x < NV; ++x) acc[e][x] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(v + (j + e) * hd + 16 * x), acc[e][x]);
+        const __m512 k0 = keyLanes16(kt + d * width, lanes), k1 = keyLanes16(kt + (d + 1) * width, lanes);
+#pragma GCC unroll 8
+        for (int h = 0; h < NH; ++h) {
+            even[h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * hd + d]), k0, even[h]);
+            odd[h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * hd + d + 1]), k1, odd[h]);
         }
     }
-    if (j < count) {
-        const __m512 pj = _mm512_set1_ps(p[j]);
-#pragma GCC unroll 4
-        for (int x = 0; x < NV; ++x) acc[0][x] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(v + j * hd + 16 * x), acc[0][x]);
-    }
-#pragma GCC unroll 4
-    for (int x = 0; x < NV; ++x) _mm512_storeu_ps(o + 16 * x, _mm512_add_ps(acc[0][x], acc[1][x]));
+#pragma GCC unroll 8
+    for (int h = 0; h < NH; ++h) s[h] = _mm512_add_ps(even[h], odd[h]);
 }
 
-__m512 keyScoresAny(const float* q, const float* k, int count, int64_t hd) {
-    switch (hd) {
-        case 64: return keyScores<4>(q, k, count, hd);
-        case 128: return keyScores<8>(q, k, count, hd);
-        case 256: return keyScores<16>(q, k, count, hd);
-        default: return keyScores<0>(q, k, count, hd);
+// acc[h][d0 .. d0 + 16 * DV) = rescale[h] * acc + sum_j p[h][j] * v[j][d0 ..], for the `count` value
+// rows `rowStride` elements apart. `next` (if not null): the rows of the next block, asked for
+// row by row.
+template <int NH, int DV, class T>
+inline void blockValues(const float* p, const T* v, int64_t rowStride, int count, const float* rescale,
+                        int64_t d0, int64_t hd, const char* next, float* acc) {
+    __m512 o[NH][DV];
+#pragma GCC unroll 8
+    for (int h = 0; h < NH; ++h) {
+        const __m512 r = _mm512_set1_ps(rescale[h]);
+#pragma GCC unroll 4
+        for (int x = 0; x < DV; ++x) o[h][x] = _mm512_mul_ps(r, _mm512_loadu_ps(acc + h * hd + d0 + 16 * x));
+    }
+    for (int j = 0; j < count; ++j) {
+        if (next)
+            for (int64_t at = 0; at < hd * static_cast<int64_t>(sizeof(T)); at += 64)
+                _mm_prefetch(next + j * rowStride * static_cast<int64_t>(sizeof(T)) + at, _MM_HINT_T0);
+        __m512 vv[DV];
+#pragma GCC unroll 4
+        for (int x = 0; x < DV; ++x) vv[x] = lanes16(v + j * rowStride + d0 + 16 * x);
+#pragma GCC unroll 8
+        for (int h = 0; h < NH; ++h) {
+            const __m512 pj = _mm512_set1_ps(p[h * 16 + j]);
+#pragma GCC unroll 4
+            for (int x = 0; x < DV; ++x) o[h][x] = _mm512_fmadd_ps(pj, vv[x], o[h][x]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int h = 0; h < NH; ++h)
+#pragma GCC unroll 4
+        for (int x = 0; x < DV; ++x) _mm512_storeu_ps(acc + h * hd + d0 + 16 * x, o[h][x]);
+}
+
+struct BlockRef {
+    const void* kt;        // this kv head's key block
+    int64_t width;         // positions per element in it (16 but in a last, partial block)
+    const void* v;         // this kv head's first value row of the block
+    int64_t rowStride;     // elements between value rows
+    int count;             // positions of the block taken
+    const char* nextKeys;  // the next block's, to ask for (null: none)
+    const char* nextValues;
+};
+
+// NH query heads (q: their pre-scaled rows; m, sums, acc: their running state) against one block.
+// The running maximum m is raised only when a score passes it by more than kSlack: exp(s - m)
+// then stays below e^kSlack, and most blocks need neither their maximum nor a rescale of what
+// came before (the first block of a head always raises it from -inf, and a rescale by
+// exp(-inf) = 0 of the empty sums is harmless). The sums are kept in 16 lanes and added up once
+// at the end. (Raising it at every block took 3-7 % longer: bench/backends/attention_bench.cpp.)
+template <int NH, class T>
+void pass(const float* q, const BlockRef& b, int64_t hd, float* m, float* sums, float* acc) {
+    const __mmask16 lanes = firstLanes(b.width), seen = firstLanes(b.count);
+    __m512 s[NH];
+    blockScores<NH>(q, static_cast<const T*>(b.kt), b.width, lanes, hd, b.nextKeys, s);
+    alignas(64) float p[NH * 16];
+    float rescale[NH];
+#pragma GCC unroll 8
+    for (int h = 0; h < NH; ++h) {
+        const __m512 sh = _mm512_mask_mov_ps(_mm512_set1_ps(-__builtin_inff()), seen, s[h]);
+        rescale[h] = 1.0f;
+        if (_mm512_cmp_ps_mask(sh, _mm512_set1_ps(m[h] + kSlack), _CMP_GT_OQ)) {
+            const float blockMax = _mm512_reduce_max_ps(sh);
+            const float newMax = blockMax > m[h] ? blockMax : m[h];
+            rescale[h] = _mm512_cvtss_f32(exp16(_mm512_set1_ps(m[h] - newMax)));
+            m[h] = newMax;
+            const __m512 scaled = _mm512_mul_ps(_mm512_set1_ps(rescale[h]), _mm512_load_ps(sums + h * 16));
+            _mm512_store_ps(sums + h * 16, scaled);
+        }
+        const __m512 e = exp16(_mm512_sub_ps(sh, _mm512_set1_ps(m[h])));  // masked keys: 0
+        _mm512_store_ps(p + h * 16, e);
+        _mm512_store_ps(sums + h * 16, _mm512_add_ps(e, _mm512_load_ps(sums + h * 16)));
+    }
+    // Pieces of 64 floats of the head where the heads' sums fit the registers, else of 32 and 16.
+    const T* v = static_cast<const T*>(b.v);
+    int64_t d0 = 0;
+    if constexpr (NH <= 4)
+        for (; d0 + 64 <= hd; d0 += 64)
+            blockValues<NH, 4>(p, v, b.rowStride, b.count, rescale, d0, hd, d0 ? nullptr : b.nextValues, acc);
+    for (; d0 + 32 <= hd; d0 += 32)
+        blockValues<NH, 2>(p, v, b.rowStride, b.count, rescale, d0, hd, d0 ? nullptr : b.nextValues, acc);
+    for (; d0 < hd; d0 += 16)
+        blockValues<NH, 1>(p, v, b.rowStride, b.count, rescale, d0, hd, d0 ? nullptr : b.nextValues, acc);
+}
+
+template <class T>
+void passHeads(int64_t heads, const float* q, const BlockRef& b, int64_t hd, float* m, float* sums,
+               float* acc) {
+    switch (heads) {
+        case 1: return pass<1, T>(q, b, hd, m, sums, acc);
+        case 2: return pass<2, T>(q, b, hd, m, sums, acc);
+        case 3: return pass<3, T>(q, b, hd, m, sums, acc);
+        case 4: return pass<4, T>(q, b, hd, m, sums, acc);
+        case 5: return pass<5, T>(q, b, hd, m, sums, acc);
+        case 6: return pass<6, T>(q, b, hd, m, sums, acc);
+        case 7: return pass<7, T>(q, b, hd, m, sums, acc);
+        default: return pass<8, T>(q, b, hd, m, sums, acc);
     }
 }
 
-// Cache rows [t0, t0 + count) of kv head kvh as f32 rows of hd.
-void loadHeadRows(const AttentionStep& a, const void* cache, int64_t kvh, int64_t t0, int count, float* dst) {
-    cacheRowsToF32(cache, a.f16, (t0 * a.kvHeads + kvh) * a.hd, a.kvHeads * a.hd, a.hd, count, dst);
+template <class T>
+void decodePart(const AttentionStep& a, int64_t from, int64_t to, int64_t kvFrom, int64_t kvTo, float* acc,
+                float* sums, const float* q, float* m) {
+    const int64_t hd = a.hd, group = a.heads / a.kvHeads, rowElems = a.kvHeads * hd;
+    const T* keys = static_cast<const T*>(a.k);
+    const T* values = static_cast<const T*>(a.v);
+    for (int64_t t0 = from; t0 < to; t0 += KeyBlocks::kPositions) {
+        const int64_t block = t0 / KeyBlocks::kPositions;
+        const bool more = t0 + KeyBlocks::kPositions < to;
+        BlockRef b{};
+        b.width = a.keys.width(block);
+        b.rowStride = rowElems;
+        b.count = static_cast<int>(to - t0 < KeyBlocks::kPositions ? to - t0 : KeyBlocks::kPositions);
+        for (int64_t kvh = kvFrom; kvh < kvTo; ++kvh) {
+            b.kt = keys + a.keys.blockStart(block) + static_cast<size_t>(kvh * hd * b.width);
+            b.v = values + (t0 * a.kvHeads + kvh) * hd;
+            const T* nextKeys = nullptr;
+            const T* nextValues = nullptr;
+            if (more) {
+                const int64_t nextWidth = a.keys.width(block + 1);
+                nextKeys = keys + a.keys.blockStart(block + 1) + static_cast<size_t>(kvh * hd * nextWidth);
+                nextValues = values + (t0 + KeyBlocks::kPositions) * rowElems + kvh * hd;
+            }
+            for (int64_t h = kvh * group; h < (kvh + 1) * group; h += kMaxPassHeads) {
+                const int64_t left = (kvh + 1) * group - h, n = left < kMaxPassHeads ? left : kMaxPassHeads;
+                const bool first = h == kvh * group;  // the next block is asked for once per kv head
+                b.nextKeys = first ? reinterpret_cast<const char*>(nextKeys) : nullptr;
+                b.nextValues = first ? reinterpret_cast<const char*>(nextValues) : nullptr;
+                passHeads<T>(n, q + h * hd, b, hd, m + h, sums + h * 16, acc + h * hd);
+            }
+        }
+    }
 }
 
 }  // namespace
 
 size_t attentionDecodeScratchFloats(int64_t hd, int64_t heads) {
-    return static_cast<size_t>(2 * kDecodeKeys * hd + heads * hd + heads * 16);  // k, v blocks; scaled q; sums
+    return static_cast<size_t>(heads * hd + heads * 16);  // scaled q; per head 16 lanes of sums
 }
 
 void attentionDecodePartAvx512(const AttentionStep& a, int64_t from, int64_t to, int64_t kvFrom, int64_t kvTo,
                                float* acc, float* m, float* l, float* scratch) {
     const int64_t hd = a.hd, group = a.heads / a.kvHeads;
-    float* k = scratch;
-    float* v = k + kDecodeKeys * hd;
-    float* q = v + kDecodeKeys * hd;
+    float* q = scratch;
     float* sums = q + a.heads * hd;  // per query head, 16 lanes of the running sum of exp(s - m)
     const __m512 sc = _mm512_set1_ps(a.scale);
     for (int64_t h = kvFrom * group; h < kvTo * group; ++h) {
@@ -285,66 +391,8 @@ void attentionDecodePartAvx512(const AttentionStep& a, int64_t from, int64_t to,
         _mm512_store_ps(sums + h * 16, _mm512_setzero_ps());
         m[h] = -__builtin_inff();
     }
-    for (int64_t t0 = from; t0 < to; t0 += kDecodeKeys) {
-        const int count = static_cast<int>(to - t0 < kDecodeKeys ? to - t0 : kDecodeKeys);
-        const __mmask16 seen = static_cast<__mmask16>((1u << count) - 1);
-        // The next block is asked for while this one is worked on, a few of its positions (whole
-        // rows of all kv heads) with each kv head: the prefetchers do not follow reads that skip
-        // from head to head, and the cache has left the caches while the step's weights streamed
-        // through (~10 % faster from DRAM at 1,088 positions: bench/backends/attention_bench.cpp).
-        // Of each row, only the part of this call's kv heads. Into L2: a llama-3.2-1b block is
-        // 32 KiB of keys and values, which asked for into L1 pushed out the block being worked on
-        // (into L2: 576 positions cold 1.55-2.02 -> 1.53-1.55 ms, 4,096: 9.94-10.05 -> 9.66-9.89).
-        const size_t elem = a.f16 ? 2 : 4, rowBytes = static_cast<size_t>(a.kvHeads * hd) * elem;
-        const size_t partBytes = static_cast<size_t>((kvTo - kvFrom) * hd) * elem;
-        const int64_t ahead = to - (t0 + kDecodeKeys) < kDecodeKeys ? to - (t0 + kDecodeKeys) : kDecodeKeys;
-        const size_t next = static_cast<size_t>(t0 + kDecodeKeys) * rowBytes + static_cast<size_t>(kvFrom * hd) * elem;
-        const char* nextK = static_cast<const char*>(a.k) + next;
-        const char* nextV = static_cast<const char*>(a.v) + next;
-        const int64_t kvCount = kvTo - kvFrom;
-        for (int64_t kvh = kvFrom; kvh < kvTo; ++kvh) {
-            const int64_t i = kvh - kvFrom;
-            for (int64_t j = i * ahead / kvCount; j < (i + 1) * ahead / kvCount; ++j)
-                for (size_t at = 0; at < partBytes; at += 64) {
-                    _mm_prefetch(nextK + static_cast<size_t>(j) * rowBytes + at, _MM_HINT_T1);
-                    _mm_prefetch(nextV + static_cast<size_t>(j) * rowBytes + at, _MM_HINT_T1);
-                }
-            loadHeadRows(a, a.k, kvh, t0, count, k);
-            loadHeadRows(a, a.v, kvh, t0, count, v);
-            for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
-                const __m512 s = _mm512_mask_mov_ps(_mm512_set1_ps(-__builtin_inff()), seen,
-                                                    keyScoresAny(q + h * hd, k, count, hd));
-                // The running maximum m is raised only when a score passes it by more than
-                // kSlack: exp(s - m) then stays below e^kSlack, and most blocks need neither their
-                // maximum nor a rescale of what came before (the first block of a head always
-                // raises it from -inf, and a rescale by exp(-inf) = 0 of the empty sums is
-                // harmless). The sums are kept in 16 lanes and added up once at the end.
-                // (Raising it at every block, a maximum, an exponential and a sum reduction per
-                // head and block, took 3-7 % longer: bench/backends/attention_bench.cpp.)
-                __m512 rescale = _mm512_set1_ps(1.0f);
-                if (_mm512_cmp_ps_mask(s, _mm512_set1_ps(m[h] + kSlack), _CMP_GT_OQ)) {
-                    const float blockMax = _mm512_reduce_max_ps(s);
-                    const float newMax = blockMax > m[h] ? blockMax : m[h];
-                    rescale = exp16(_mm512_set1_ps(m[h] - newMax));
-                    m[h] = newMax;
-                    _mm512_store_ps(sums + h * 16, _mm512_mul_ps(rescale, _mm512_load_ps(sums + h * 16)));
-                }
-                alignas(64) float p[kDecodeKeys];
-                const __m512 e = exp16(_mm512_sub_ps(s, _mm512_set1_ps(m[h])));  // masked keys: 0
-                _mm512_store_ps(p, e);
-                _mm512_store_ps(sums + h * 16, _mm512_add_ps(e, _mm512_load_ps(sums + h * 16)));
-                float* orow = acc + h * hd;
-                for (int64_t d0 = 0; d0 < hd; d0 += 64) {
-                    switch ((hd - d0) / 16) {
-                        case 1: addValues<1>(p, v + d0, count, hd, rescale, orow + d0); break;
-                        case 2: addValues<2>(p, v + d0, count, hd, rescale, orow + d0); break;
-                        case 3: addValues<3>(p, v + d0, count, hd, rescale, orow + d0); break;
-                        default: addValues<4>(p, v + d0, count, hd, rescale, orow + d0); break;
-                    }
-                }
-            }
-        }
-    }
+    if (a.f16) decodePart<uint16_t>(a, from, to, kvFrom, kvTo, acc, sums, q, m);
+    else decodePart<float>(a, from, to, kvFrom, kvTo, acc, sums, q, m);
     for (int64_t h = kvFrom * group; h < kvTo * group; ++h)
         l[h] = _mm512_reduce_add_ps(_mm512_load_ps(sums + h * 16));
 }

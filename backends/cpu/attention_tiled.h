@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backends/cpu/key_blocks.h"
+
 namespace hearth::cpu {
 
 inline constexpr int kAttentionRows = 64;  // query rows per tile
@@ -23,9 +25,11 @@ struct AttentionTile {
     float* out[kAttentionRows];      // where its result goes
     int32_t last[kAttentionRows];    // the last cache position row r attends to
     int rows;                        // 1 .. kAttentionRows
-    const void* k;                   // cache row t of this kv head at k + t * stride elements
-    const void* v;
-    int64_t stride;                  // elements between cache rows
+    const void* k;                   // the key cache, laid out as `keys` says
+    KeyBlocks keys;
+    int64_t keyFirst;                // this kv head's first element of a key row (kvh * hd)
+    const void* v;                   // value row t of this kv head at v + t * stride elements
+    int64_t stride;                  // elements between value rows
     bool f16;                        // cache element type: f16, else f32
     int64_t hd;                      // head dimension, a multiple of 16, at most 256
     float scale;
@@ -43,8 +47,9 @@ void attentionTileAvx512(const AttentionTile& tile, float* scratch);
 // a common maximum. scratch: attentionDecodeScratchFloats(hd, heads).
 struct AttentionStep {
     const float* q;      // heads x hd
-    const void* k;       // the caches: position t, kv head g at (t * kvHeads + g) * hd elements
-    const void* v;
+    const void* k;       // the key cache, laid out as `keys` says
+    KeyBlocks keys;
+    const void* v;       // the value cache: position t, kv head g at (t * kvHeads + g) * hd elements
     int64_t heads, kvHeads, hd;  // hd a multiple of 16
     bool f16;            // cache element type: f16, else f32
     float scale;

@@ -17,17 +17,26 @@
 
 namespace hearth::cpu {
 
+bool CpuBackend::blockedKeys(int64_t hd) const {
+#if defined(HEARTH_CPU_X86)
+    return tiledAttentionFits(hd) && std::strcmp(kernels_.name, "avx512") == 0;
+#else
+    (void)hd;
+    return false;
+#endif
+}
+
 bool CpuBackend::tryAttentionTiled(float* out, const float* q, const char* kCache, const char* vCache,
                                    const int32_t* pos, int64_t n, int64_t heads, int64_t kvHeads, int64_t hd,
-                                   bool f16, float scale) {
+                                   int64_t ctx, bool f16, float scale) {
 #if defined(HEARTH_CPU_X86)
-    const int64_t group = heads / kvHeads;
-    if (!tiledAttentionFits(hd) || group > kAttentionRows || std::strcmp(kernels_.name, "avx512") != 0)
-        return false;
+    if (!blockedKeys(hd)) return false;
     if (n == 1) {
-        attentionDecode(out, q, kCache, vCache, pos[0], heads, kvHeads, hd, f16, scale);
+        attentionDecode(out, q, kCache, vCache, pos[0], heads, kvHeads, hd, ctx, f16, scale);
         return true;
     }
+    const int64_t group = heads / kvHeads;
+    if (group > kAttentionRows) return false;
     const int64_t tokensPerTile = kAttentionRows / group;
     const int64_t tiles = (n + tokensPerTile - 1) / tokensPerTile;
     const size_t elemBytes = f16 ? 2 : 4;
@@ -47,7 +56,9 @@ bool CpuBackend::tryAttentionTiled(float* out, const float* q, const char* kCach
                     t.out[r] = out + at;
                     t.last[r] = pos[i0 + ti];
                 }
-            t.k = kCache + static_cast<size_t>(kvh * hd) * elemBytes;
+            t.k = kCache;
+            t.keys = KeyBlocks{kvHeads * hd, ctx};
+            t.keyFirst = kvh * hd;
             t.v = vCache + static_cast<size_t>(kvh * hd) * elemBytes;
             t.stride = kvHeads * hd;
             t.f16 = f16;
@@ -59,7 +70,7 @@ bool CpuBackend::tryAttentionTiled(float* out, const float* q, const char* kCach
     return true;
 #else
     (void)out, (void)q, (void)kCache, (void)vCache, (void)pos, (void)n, (void)heads, (void)kvHeads, (void)hd,
-        (void)f16, (void)scale;
+        (void)ctx, (void)f16, (void)scale;
     return false;
 #endif
 }
@@ -93,11 +104,12 @@ private:
 // bench/backends/attention_bench.cpp.) From 32 to 127 positions, where one part would leave the
 // other threads idle (and asleep by the next op: a sleeping worker made the o projection after it
 // ~40 % slower), the threads split the kv heads.
-void CpuBackend::attentionDecode(float* out, const float* q, const char* kCache, const char* vCache, int32_t last,
-                                 int64_t heads, int64_t kvHeads, int64_t hd, bool f16, float scale) {
+void CpuBackend::attentionDecode(float* out, const float* q, const char* kCache, const char* vCache,
+                                 int32_t last, int64_t heads, int64_t kvHeads, int64_t hd, int64_t ctx,
+                                 bool f16, float scale) {
     const int64_t keys = int64_t{last} + 1;
     const int parts = static_cast<int>(std::clamp<int64_t>(keys / 64, 1, std::min(pool_.threads(), kMaxParts)));
-    const AttentionStep step{q, kCache, vCache, heads, kvHeads, hd, f16, scale};
+    const AttentionStep step{q, kCache, KeyBlocks{kvHeads * hd, ctx}, vCache, heads, kvHeads, hd, f16, scale};
     // Each part on lines of its own: part 1's values had shared a line with part 0's running sums,
     // and two threads took 3.1 ms where they now take 2.2-2.4 (24 layers of qwen2.5-0.5b shapes at
     // 2,048 positions, warm: bench/backends/attention_bench.cpp).

@@ -2,6 +2,7 @@
 // cpu_matmul.cpp). Each op checks its tensors first, then runs split across the pool where the
 // work is large enough to pay for waking the workers.
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/key_blocks.h"
 #include "backends/cpu/silu_avx512.h"
 
 #include <algorithm>
@@ -212,6 +213,10 @@ void CpuBackend::storeKv(const Tensor& kCache, const Tensor& vCache, const Tenso
                                    std::to_string(ctx));
         const float* s = data<const float>(*src[c], op, c ? "v" : "k");
         void* dst = data(cache, op, c ? "vCache" : "kCache");
+        if (c == 0 && blockedKeys(cache.ne[0])) {
+            storeBlockedKeys(dst, cache.type, KeyBlocks{rowElems, ctx}, s, pos, n);
+            continue;
+        }
         for (int64_t i = 0; i < n; ++i) {
             const float* row = s + i * rowElems;
             if (cache.type == DType::F32) {
@@ -221,6 +226,51 @@ void CpuBackend::storeKv(const Tensor& kCache, const Tensor& vCache, const Tenso
             }
         }
     }
+}
+
+// Each row is converted whole (F16C where the kernels have it), then spread over its block.
+void CpuBackend::storeBlockedKeys(void* cache, DType type, const KeyBlocks& layout, const float* rows,
+                                  const int32_t* pos, int64_t n) {
+    auto spread = [&](auto* dst, const auto* row, int64_t t) {
+        const size_t first = layout.at(t, 0);
+        const int64_t width = layout.width(t / KeyBlocks::kPositions);
+        for (int64_t e = 0; e < layout.rowElems; ++e) dst[first + static_cast<size_t>(e * width)] = row[e];
+    };
+    for (int64_t i = 0; i < n; ++i) {
+        const float* row = rows + i * layout.rowElems;
+        if (type == DType::F32) {
+            spread(static_cast<float*>(cache), row, pos[i]);
+        } else {
+            kvRow_.resize(static_cast<size_t>(layout.rowElems));
+            kernels_.toF16(row, kvRow_.data(), layout.rowElems);
+            spread(static_cast<uint16_t*>(cache), kvRow_.data(), pos[i]);
+        }
+    }
+}
+
+void CpuBackend::readKv(void* k, void* v, const Tensor& kCache, const Tensor& vCache, int64_t rows) {
+    const char* op = "readKv";
+    requireShape(kCache.type == vCache.type && (kCache.type == DType::F16 || kCache.type == DType::F32), op,
+                 "k and v caches must both be f16 or both f32");
+    requireShape(kCache.ne[0] == vCache.ne[0] && kCache.ne[1] == vCache.ne[1] &&
+                     kCache.ne[2] * kCache.ne[3] == vCache.ne[2] * vCache.ne[3], op,
+                 [&] { return "caches " + shape(kCache) + " / " + shape(vCache) + " differ"; });
+    const int64_t rowElems = kCache.ne[0] * kCache.ne[1], ctx = kCache.ne[2] * kCache.ne[3];
+    requireShape(rows >= 0 && rows <= ctx, op,
+                 [&] { return std::to_string(rows) + " rows asked of a cache of " + std::to_string(ctx); });
+    const size_t elem = kCache.type == DType::F16 ? 2 : 4;
+    const size_t bytes = static_cast<size_t>(rows * rowElems) * elem;
+    const char* kc = data<const char>(kCache, op, "kCache");
+    std::memcpy(v, data<const char>(vCache, op, "vCache"), bytes);
+    if (!blockedKeys(kCache.ne[0])) {
+        std::memcpy(k, kc, bytes);
+        return;
+    }
+    const KeyBlocks layout{rowElems, ctx};
+    for (int64_t t = 0; t < rows; ++t)
+        for (int64_t e = 0; e < rowElems; ++e)
+            std::memcpy(static_cast<char*>(k) + static_cast<size_t>(t * rowElems + e) * elem,
+                        kc + layout.at(t, e) * elem, elem);
 }
 
 void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
@@ -256,17 +306,22 @@ void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& kCa
     const bool f16 = kCache.type == DType::F16;
     const size_t elemBytes = f16 ? 2 : 4;
     const int64_t group = heads / kvHeads;
-    if (tryAttentionTiled(o, qv, kc, vc, pos, n, heads, kvHeads, hd, f16, scale)) return;
+    if (tryAttentionTiled(o, qv, kc, vc, pos, n, heads, kvHeads, hd, ctx, f16, scale)) return;
+    // Key rows in blocks (only with the AVX-512 kernels: here for prefill with more than 64 query
+    // heads to a kv head) are gathered into a row of this thread's scratch first.
+    const bool blocked = blockedKeys(hd);
+    const KeyBlocks keyLayout{kvHeads * hd, ctx};
 
     // Online softmax over blocks of cache rows: scores of a block first, then one rescale of the
     // running sum per block instead of one per row.
     constexpr int64_t kBlock = 64;
-    const size_t perThread = wholeCacheLines(static_cast<size_t>(hd + kBlock));
+    const size_t perThread = wholeCacheLines(static_cast<size_t>(hd + kBlock + (blocked ? hd : 0)));
     attnScratch_.resize(perThread * static_cast<size_t>(pool_.threads()));
     const KernelTable& kt = kernels_;
     pool_.parallelFor(n * heads, 1, [&](int64_t b, int64_t e, int thread) {
         float* acc = attnScratch_.data() + perThread * static_cast<size_t>(thread);
         float* scores = acc + hd;
+        float* keyRow = scores + kBlock;  // a gathered key row (blocked keys), f16 or f32
         for (int64_t item = b; item < e; ++item) {
             const int64_t i = item / heads, h = item % heads, kvh = h / group;
             const float* qrow = qv + (i * heads + h) * hd;
@@ -278,6 +333,12 @@ void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& kCa
                 float blockMax = -std::numeric_limits<float>::infinity();
                 for (int64_t j = 0; j < count; ++j) {
                     const char* krow = kc + static_cast<size_t>(((t0 + j) * kvHeads + kvh) * hd) * elemBytes;
+                    if (blocked) {
+                        for (int64_t d = 0; d < hd; ++d)
+                            std::memcpy(reinterpret_cast<char*>(keyRow) + static_cast<size_t>(d) * elemBytes,
+                                        kc + keyLayout.at(t0 + j, kvh * hd + d) * elemBytes, elemBytes);
+                        krow = reinterpret_cast<const char*>(keyRow);
+                    }
                     float s = f16 ? kt.dotF16(reinterpret_cast<const uint16_t*>(krow), qrow, hd)
                                   : kt.dotF32(reinterpret_cast<const float*>(krow), qrow, hd);
                     scores[j] = s * scale;

@@ -13,6 +13,7 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/key_blocks.h"
 #include "backends/cpu/kernels_amx.h"
 #include "backends/cpu/thread_pool.h"
 
@@ -59,6 +60,7 @@ public:
                  const Tensor& positions) override;
     void attention(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
                    const Tensor& positions, float scale) override;
+    void readKv(void* k, void* v, const Tensor& kCache, const Tensor& vCache, int64_t rows) override;
     void siluMul(const Tensor& out, const Tensor& gate, const Tensor& up) override;
     void add(const Tensor& out, const Tensor& a, const Tensor& b) override;
     void argmax(const Tensor& out, const Tensor& x) override;
@@ -80,18 +82,25 @@ private:
     // Attention on AVX-512 (cpu_attention_tiled.cpp): tiles for prefill, attentionDecode for a
     // decode step's one token; false when it does not apply.
     bool tryAttentionTiled(float* out, const float* q, const char* kCache, const char* vCache, const int32_t* pos,
-                           int64_t n, int64_t heads, int64_t kvHeads, int64_t hd, bool f16, float scale);
+                           int64_t n, int64_t heads, int64_t kvHeads, int64_t hd, int64_t ctx, bool f16,
+                           float scale);
 #if defined(HEARTH_CPU_X86)
     static constexpr int kMaxParts = 64;  // threads that split one decode step's attention
     void attentionDecode(float* out, const float* q, const char* kCache, const char* vCache, int32_t last,
-                         int64_t heads, int64_t kvHeads, int64_t hd, bool f16, float scale);
+                         int64_t heads, int64_t kvHeads, int64_t hd, int64_t ctx, bool f16, float scale);
 #endif
+    // Whether key caches of head dimension hd are kept in blocks of 16 positions (key_blocks.h):
+    // with the AVX-512 kernels, whose attention reads them that way.
+    bool blockedKeys(int64_t hd) const;
+    void storeBlockedKeys(void* cache, DType type, const KeyBlocks& layout, const float* rows,
+                          const int32_t* pos, int64_t n);
 
     DeviceInfo info_;
     const KernelTable& kernels_;
     const bool amx_ = amx::enabled(kernels_);  // after kernels_: initialised in this order
     ThreadPool pool_;
     CacheLineBytes actScratch_[kActFormats];  // one per ActFormat, reused between calls
+    std::vector<uint16_t> kvRow_;             // storeKv: one key row converted to f16
     // matmul's work list (cpu_matmul.cpp): rows [firstRow, lastRow) of a projection, and at
     // decode a second run [secondFirst, secondLast) that the kernel takes in turn with the first.
     struct MatmulChunk {

@@ -80,19 +80,26 @@ int main(int argc, char** argv) {
         t.type = type;
         buffers.push_back(be->allocate(t.bytes(), BufferUsage::Activations));
         t.buffer = buffers.back().get();
-        be->upload(t, init, t.bytes());
+        if (init) be->upload(t, init, t.bytes());
         return t;
     };
     std::mt19937 rng(7);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     const size_t cacheElems = static_cast<size_t>(opt.hd * opt.kvHeads * opt.ctx);
-    std::vector<uint16_t> cache(cacheElems);
+    // The caches are filled by storeKv (how their rows lie is the backend's own), from f32 rows.
+    std::vector<float> keys(cacheElems), values(cacheElems);
+    std::vector<int32_t> positions(static_cast<size_t>(opt.ctx));
+    for (int64_t t = 0; t < opt.ctx; ++t) positions[static_cast<size_t>(t)] = static_cast<int32_t>(t);
+    const Tensor all = make(DType::I32, {opt.ctx}, positions.data());
     std::vector<Tensor> kc, vc;
     for (int64_t l = 0; l < opt.layers; ++l) {
-        for (auto& h : cache) h = f32ToF16(normal(rng));
-        kc.push_back(make(DType::F16, {opt.hd, opt.kvHeads, opt.ctx}, cache.data()));
-        for (auto& h : cache) h = f32ToF16(normal(rng));
-        vc.push_back(make(DType::F16, {opt.hd, opt.kvHeads, opt.ctx}, cache.data()));
+        for (auto& x : keys) x = normal(rng);
+        for (auto& x : values) x = normal(rng);
+        const Tensor k = make(DType::F32, {opt.hd, opt.kvHeads, opt.ctx}, keys.data());
+        const Tensor v = make(DType::F32, {opt.hd, opt.kvHeads, opt.ctx}, values.data());
+        kc.push_back(make(DType::F16, {opt.hd, opt.kvHeads, opt.ctx}, nullptr));
+        vc.push_back(make(DType::F16, {opt.hd, opt.kvHeads, opt.ctx}, nullptr));
+        be->storeKv(kc.back(), vc.back(), k, v, all);
     }
     std::vector<float> qv(static_cast<size_t>(opt.hd * opt.heads));
     for (auto& x : qv) x = normal(rng);
