@@ -542,6 +542,11 @@ private slots:
             // by more than the decode kernel lets it lag (it rescales only then), decode and prefill.
             {64, 8, 2, 1, 600, 640, DType::F16, true},
             {64, 4, 1, 70, 100, 200, DType::F32, true},
+            // More query heads to a kv head than a prefill tile holds (66): prefill takes the
+            // generic path, which gathers key rows out of the AVX-512 kernels' blocks; decode takes
+            // the heads 8 at a time and then 2. The caches end in a block of 8 positions.
+            {64, 66, 1, 3, 10, 24, DType::F16},
+            {64, 66, 1, 1, 20, 24, DType::F32},
         };
         forEachKernelSet([&] {
         for (const auto& c : cases) {
