@@ -13,8 +13,8 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/kernels.h"
-#include "backends/cpu/key_blocks.h"
 #include "backends/cpu/kernels_amx.h"
+#include "backends/cpu/key_blocks.h"
 #include "backends/cpu/thread_pool.h"
 
 namespace hearth::cpu {
