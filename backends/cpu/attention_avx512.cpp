@@ -35,11 +35,17 @@ void cacheRowsToF32(const void* cache, bool f16, int64_t first, int64_t stride, 
     }
 }
 
-// 16 elements of a key block from `at` on, the first `width` of them (the rest 0), as f32.
+// 16 elements of a key block from p on, the lanes of `width` (the rest 0), as f32.
+template <class T>
+inline __m512 keyLanes16(const T* p, __mmask16 width) {
+    if constexpr (sizeof(T) == 2) return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(width, p));
+    else return _mm512_maskz_loadu_ps(width, p);
+}
+
+// The same from element `at` of a cache of either type.
 inline __m512 keyLanes(const void* cache, bool f16, size_t at, __mmask16 width) {
-    if (f16)
-        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(width, static_cast<const uint16_t*>(cache) + at));
-    return _mm512_maskz_loadu_ps(width, static_cast<const float*>(cache) + at);
+    if (f16) return keyLanes16(static_cast<const uint16_t*>(cache) + at, width);
+    return keyLanes16(static_cast<const float*>(cache) + at, width);
 }
 
 inline __mmask16 firstLanes(int64_t n) { return static_cast<__mmask16>((1u << n) - 1); }
@@ -190,8 +196,8 @@ void attentionTileAvx512(const AttentionTile& t, float* scratch) {
 // by a broadcast of that head's query element. The softmax runs on 16 keys per vector, and each
 // value row, converted once, is added into every head's sum in registers. The next block of the
 // same kv head is asked for along the way, a line at a time (the cache has left the caches while
-// the step's weights streamed through, and asking for a whole block at once stalled on the
-// line-fill buffers).
+// the step's weights streamed through; asked for a whole block at once, it was slower:
+// docs/performance.md, decode, seventh pass).
 
 namespace {
 
@@ -204,12 +210,6 @@ inline __m512 lanes16(const T* p) {
         return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
     else
         return _mm512_loadu_ps(p);
-}
-
-template <class T>
-inline __m512 keyLanes16(const T* p, __mmask16 width) {
-    if constexpr (sizeof(T) == 2) return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(width, p));
-    else return _mm512_maskz_loadu_ps(width, p);
 }
 
 // s[h] = the 16 scores of query head h (pre-scaled, hd floats apart) against a key block of this
