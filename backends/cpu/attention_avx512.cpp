@@ -238,19 +238,17 @@ inline void blockScores(const float* q, const T* kt, int64_t width, __mmask16 la
     for (int h = 0; h < NH; ++h) s[h] = _mm512_add_ps(even[h], odd[h]);
 }
 
-// acc[h][d0 .. d0 + 16 * DV) = rescale[h] * acc + sum_j p[h][j] * v[j][d0 ..], for the `count` value
-// rows `rowStride` elements apart. `next` (if not null): the rows of the next block, asked for
-// row by row.
+// acc[h][d0 .. d0 + 16 * DV) += sum_j p[h][j] * v[j][d0 ..], for the `count` value rows
+// `rowStride` elements apart. `next` (if not null): the rows of the next block, asked for row by
+// row.
 template <int NH, int DV, class T>
-inline void blockValues(const float* p, const T* v, int64_t rowStride, int count, const float* rescale,
-                        int64_t d0, int64_t hd, const char* next, float* acc) {
+inline void blockValues(const float* p, const T* v, int64_t rowStride, int count, int64_t d0, int64_t hd,
+                        const char* next, float* acc) {
     __m512 o[NH][DV];
 #pragma GCC unroll 8
-    for (int h = 0; h < NH; ++h) {
-        const __m512 r = _mm512_set1_ps(rescale[h]);
+    for (int h = 0; h < NH; ++h)
 #pragma GCC unroll 4
-        for (int x = 0; x < DV; ++x) o[h][x] = _mm512_mul_ps(r, _mm512_loadu_ps(acc + h * hd + d0 + 16 * x));
-    }
+        for (int x = 0; x < DV; ++x) o[h][x] = _mm512_loadu_ps(acc + h * hd + d0 + 16 * x);
     for (int j = 0; j < count; ++j) {
         if (next)
             for (int64_t at = 0; at < hd * static_cast<int64_t>(sizeof(T)); at += 64)
@@ -293,18 +291,20 @@ void pass(const float* q, const BlockRef& b, int64_t hd, float* m, float* sums, 
     __m512 s[NH];
     blockScores<NH>(q, static_cast<const T*>(b.kt), b.width, lanes, hd, b.nextKeys, s);
     alignas(64) float p[NH * 16];
-    float rescale[NH];
 #pragma GCC unroll 8
     for (int h = 0; h < NH; ++h) {
         const __m512 sh = _mm512_mask_mov_ps(_mm512_set1_ps(-__builtin_inff()), seen, s[h]);
-        rescale[h] = 1.0f;
         if (_mm512_cmp_ps_mask(sh, _mm512_set1_ps(m[h] + kSlack), _CMP_GT_OQ)) {
+            // The rare block that raises the maximum rescales what came before in place, so that
+            // the value sums below need no factor (held for every head through that loop, the
+            // factors pushed two of the 7-head pass's sums out of the registers).
             const float blockMax = _mm512_reduce_max_ps(sh);
             const float newMax = blockMax > m[h] ? blockMax : m[h];
-            rescale[h] = _mm512_cvtss_f32(exp16(_mm512_set1_ps(m[h] - newMax)));
+            const __m512 rescale = exp16(_mm512_set1_ps(m[h] - newMax));
             m[h] = newMax;
-            const __m512 scaled = _mm512_mul_ps(_mm512_set1_ps(rescale[h]), _mm512_load_ps(sums + h * 16));
-            _mm512_store_ps(sums + h * 16, scaled);
+            _mm512_store_ps(sums + h * 16, _mm512_mul_ps(rescale, _mm512_load_ps(sums + h * 16)));
+            for (int64_t d = 0; d < hd; d += 16)
+                _mm512_storeu_ps(acc + h * hd + d, _mm512_mul_ps(rescale, _mm512_loadu_ps(acc + h * hd + d)));
         }
         const __m512 e = exp16(_mm512_sub_ps(sh, _mm512_set1_ps(m[h])));  // masked keys: 0
         _mm512_store_ps(p + h * 16, e);
@@ -315,11 +315,11 @@ void pass(const float* q, const BlockRef& b, int64_t hd, float* m, float* sums, 
     int64_t d0 = 0;
     if constexpr (NH <= 4)
         for (; d0 + 64 <= hd; d0 += 64)
-            blockValues<NH, 4>(p, v, b.rowStride, b.count, rescale, d0, hd, d0 ? nullptr : b.nextValues, acc);
+            blockValues<NH, 4>(p, v, b.rowStride, b.count, d0, hd, d0 ? nullptr : b.nextValues, acc);
     for (; d0 + 32 <= hd; d0 += 32)
-        blockValues<NH, 2>(p, v, b.rowStride, b.count, rescale, d0, hd, d0 ? nullptr : b.nextValues, acc);
+        blockValues<NH, 2>(p, v, b.rowStride, b.count, d0, hd, d0 ? nullptr : b.nextValues, acc);
     for (; d0 < hd; d0 += 16)
-        blockValues<NH, 1>(p, v, b.rowStride, b.count, rescale, d0, hd, d0 ? nullptr : b.nextValues, acc);
+        blockValues<NH, 1>(p, v, b.rowStride, b.count, d0, hd, d0 ? nullptr : b.nextValues, acc);
 }
 
 template <class T>
