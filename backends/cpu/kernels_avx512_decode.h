@@ -55,11 +55,12 @@ alignas(64) constexpr Q40DecodeTables kQ40Decode{};
 // Each decode kernel below is a struct that the drivers at the end of this file run over rows:
 //   Sums             the running partial sums of one row
 //   units(k)         the row's steps (Q4_0: 4-block groups; K-quants: super-blocks)
-//   add(w, a, u0, u1, sums)  steps [u0, u1) of row w against activation column a
+//   step(w, a, u, sums)      step u of row w against activation column a (prefetch included)
+//   add(w, a, u0, u1, sums)  optional: steps [u0, u1) of one row, where the kernel has a faster
+//                    walk of its own than step() in turn
 //   lanes(sums)      a vector whose lane sum is the row's dot over its whole steps
 //   tail(k, w, a)    what the steps leave out (Q4_0's blocks after the last whole group), and
 //   hasTail(k)       whether there is any
-//   kSliceUnits      steps per ~1 KiB of weights, the slice two rows take in turn
 
 // The end of a group of four 32-weight blocks against its Q8N4 bytes, once the weights are
 // unsigned bytes in the layout's lanes (lo: weights 4L..4L+3 of block b in dword lane 4L + b, hi:
@@ -101,13 +102,22 @@ struct Q8N4Rows {
     HEARTH_DECODE_TARGET void add(const uint8_t* w, const uint8_t* a, int64_t g, int64_t end, Sums& s) const {
         const auto& kernel = static_cast<const Kernel&>(*this);
         constexpr int64_t bytes = Kernel::kGroupBytes;
+        __m512 acc0 = s.acc0, acc1 = s.acc1;
         for (; g + 2 <= end; g += 2) {
             const uint8_t* p = w + bytes * g;
             for (int64_t line = 0; line < 2 * bytes; line += 64) HEARTH_DECODE_PREFETCH(p + line);
-            s.acc0 = kernel.group(p, a + kDecodeGroupBytes * g, s.acc0);
-            s.acc1 = kernel.group(p + bytes, a + kDecodeGroupBytes * (g + 1), s.acc1);
+            acc0 = kernel.group(p, a + kDecodeGroupBytes * g, acc0);
+            acc1 = kernel.group(p + bytes, a + kDecodeGroupBytes * (g + 1), acc1);
         }
-        if (g < end) s.acc0 = kernel.group(w + bytes * g, a + kDecodeGroupBytes * g, s.acc0);
+        if (g < end) acc0 = kernel.group(w + bytes * g, a + kDecodeGroupBytes * g, acc0);
+        s.acc0 = acc0;
+        s.acc1 = acc1;
+    }
+    HEARTH_DECODE_TARGET void step(const uint8_t* w, const uint8_t* a, int64_t g, Sums& s) const {
+        constexpr int64_t bytes = Kernel::kGroupBytes;
+        const uint8_t* p = w + bytes * g;
+        for (int64_t line = 0; line < bytes; line += 64) HEARTH_DECODE_PREFETCH(p + line);
+        s.acc0 = static_cast<const Kernel&>(*this).group(p, a + kDecodeGroupBytes * g, s.acc0);
     }
     HEARTH_DECODE_TARGET static __m512 lanes(const Sums& s) { return _mm512_add_ps(s.acc0, s.acc1); }
     static float tail(int64_t k, const uint8_t* row, const uint8_t* a) { return groupTail<Block>(k, row, a); }
@@ -116,7 +126,6 @@ struct Q8N4Rows {
 
 struct Q40Decode : Q8N4Rows<Q40Decode, BlockQ4_0> {
     static constexpr int64_t kGroupBytes = 4 * 18;
-    static constexpr int64_t kSliceUnits = 16;
     __m512i qsIdx = _mm512_load_si512(kQ40Decode.qs.index), dIdx = _mm512_load_si512(kQ40Decode.d.index);
 
     HEARTH_DECODE_TARGET __m512 group(const uint8_t* blk, const uint8_t* ag, __m512 acc) const {
@@ -146,7 +155,6 @@ alignas(64) constexpr Q80DecodeTables kQ80Decode{};
 
 struct Q80Decode : Q8N4Rows<Q80Decode, BlockQ8_0> {
     static constexpr int64_t kGroupBytes = 4 * 34;
-    static constexpr int64_t kSliceUnits = 8;
     __m512i loIdx = _mm512_load_si512(kQ80Decode.lo.index), hiIdx = _mm512_load_si512(kQ80Decode.hi.index),
             dIdx = _mm512_load_si512(kQ80Decode.d.index);
 
@@ -200,7 +208,6 @@ alignas(64) constexpr Q50DecodeTables kQ50Decode{};
 
 struct Q50Decode : Q8N4Rows<Q50Decode, BlockQ5_0> {
     static constexpr int64_t kGroupBytes = 4 * 22;
-    static constexpr int64_t kSliceUnits = 12;
     __m512i qsIdx = _mm512_load_si512(kQ50Decode.qs.index), dIdx = _mm512_load_si512(kQ50Decode.d.index);
     __m512i qhLoIdx = _mm512_load_si512(kQ50Decode.qhLo.index), qhHiIdx = _mm512_load_si512(kQ50Decode.qhHi.index);
     __m512i bit = _mm512_load_si512(kQ50Decode.bit.index);
@@ -264,7 +271,6 @@ struct QKDecode {
         __m512 acc = _mm512_setzero_ps();
         __m128 accMin = _mm_setzero_ps();
     };
-    static constexpr int64_t kSliceUnits = 8;
     __m512i scaleIdx[2] = {_mm512_load_si512(kQ4KDecode.scale[0]), _mm512_load_si512(kQ4KDecode.scale[1])};
     // Q5_K: the qh bit of each byte of quants 64p..64p+63 (runs 2p and 2p + 1), low and high nibbles.
     __m512i fifthLo[2] = {runBits(0), runBits(4)}, fifthHi[2] = {runBits(1), runBits(5)};
@@ -275,48 +281,45 @@ struct QKDecode {
     }
 
     static int64_t units(int64_t k) { return k / kQKK; }
-    HEARTH_DECODE_TARGET void add(const uint8_t* row, const uint8_t* a, int64_t from, int64_t to, Sums& s) const {
+    HEARTH_DECODE_TARGET void step(const uint8_t* row, const uint8_t* a, int64_t ib, Sums& s) const {
         const __m512i low4 = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(0x10);
         const __mmask64 lowBytes = 0x5555555555555555ull;  // byte 0 of each 16-bit word
-        const auto* w = reinterpret_cast<const Block*>(row);
-        for (int64_t ib = from; ib < to; ++ib) {
-            const Block& b = w[ib];
-            const uint8_t* ab = a + ib * kKDecodeBytes;
-            for (size_t line = 0; line < sizeof(Block); line += 64)
-                HEARTH_DECODE_PREFETCH(reinterpret_cast<const char*>(&b) + line);
-            const __m128i sm = q4kScalesMins(b.scales);
-            const __m512i sm512 = _mm512_castsi128_si512(sm);
-            __m512i qh = _mm512_setzero_si512();
-            if constexpr (kFifthBit)
-                qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh)));
-            __m512i isum = _mm512_setzero_si512();
-            for (int p = 0; p < 2; ++p) {
-                const __m512i q = _mm512_loadu_si512(b.qs + 64 * p);
-                __m512i lo = _mm512_and_si512(q, low4);
-                __m512i hi = highNibbles(q);
-                if constexpr (kFifthBit) {
-                    lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh, fifthLo[p]), lo, sixteen);
-                    hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(qh, fifthHi[p]), hi, sixteen);
-                }
-                const __m512i sLo =
-                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(ab + 128 * p));
-                const __m512i sHi =
-                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_loadu_si512(ab + 128 * p + 64));
-                // Both fit 16 bits (4 products of at most 15 * 127), so one dpwssd scales them.
-                const __m512i sums16 = _mm512_packs_epi32(sLo, sHi);
-                isum = _mm512_dpwssd_epi32(isum, sums16,
-                                           _mm512_maskz_permutexvar_epi8(lowBytes, scaleIdx[p], sm512));
+        const Block& b = reinterpret_cast<const Block*>(row)[ib];
+        const uint8_t* ab = a + ib * kKDecodeBytes;
+        for (size_t line = 0; line < sizeof(Block); line += 64)
+            HEARTH_DECODE_PREFETCH(reinterpret_cast<const char*>(&b) + line);
+        const __m128i sm = q4kScalesMins(b.scales);
+        const __m512i sm512 = _mm512_castsi128_si512(sm);
+        __m512i qh = _mm512_setzero_si512();
+        if constexpr (kFifthBit)
+            qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh)));
+        __m512i isum = _mm512_setzero_si512();
+        for (int p = 0; p < 2; ++p) {
+            const __m512i q = _mm512_loadu_si512(b.qs + 64 * p);
+            __m512i lo = _mm512_and_si512(q, low4);
+            __m512i hi = highNibbles(q);
+            if constexpr (kFifthBit) {
+                lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh, fifthLo[p]), lo, sixteen);
+                hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(qh, fifthHi[p]), hi, sixteen);
             }
-            // min j times the sum of sub-block j's activations, in 16-bit pairs.
-            const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
-            const __m128i minSum =
-                _mm_madd_epi16(mins, _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab + 256)));
-            // [d, dmin] * the activation scale.
-            const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_loadu_si32(&b)),
-                                         _mm_broadcast_ss(reinterpret_cast<const float*>(ab + 272)));
-            s.acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_broadcastss_ps(dd), s.acc);
-            s.accMin = _mm_fmadd_ps(_mm_cvtepi32_ps(minSum), _mm_shuffle_ps(dd, dd, 0x55), s.accMin);
+            const __m512i sLo =
+                _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(ab + 128 * p));
+            const __m512i sHi =
+                _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_loadu_si512(ab + 128 * p + 64));
+            // Both fit 16 bits (4 products of at most 15 * 127), so one dpwssd scales them.
+            const __m512i sums16 = _mm512_packs_epi32(sLo, sHi);
+            isum = _mm512_dpwssd_epi32(isum, sums16,
+                                       _mm512_maskz_permutexvar_epi8(lowBytes, scaleIdx[p], sm512));
         }
+        // min j times the sum of sub-block j's activations, in 16-bit pairs.
+        const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+        const __m128i minSum =
+            _mm_madd_epi16(mins, _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab + 256)));
+        // [d, dmin] * the activation scale.
+        const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_loadu_si32(&b)),
+                                     _mm_broadcast_ss(reinterpret_cast<const float*>(ab + 272)));
+        s.acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_broadcastss_ps(dd), s.acc);
+        s.accMin = _mm_fmadd_ps(_mm_cvtepi32_ps(minSum), _mm_shuffle_ps(dd, dd, 0x55), s.accMin);
     }
     // The mins' part is subtracted in lanes 0-3.
     HEARTH_DECODE_TARGET static __m512 lanes(const Sums& s) {
@@ -361,51 +364,75 @@ struct Q6KDecode {
     struct Sums {
         __m512 acc = _mm512_setzero_ps();
     };
-    static constexpr int64_t kSliceUnits = 5;
     __m512i shiftLo = _mm512_load_si512(kQ6KDecode.shiftLo), shiftHi = _mm512_load_si512(kQ6KDecode.shiftHi);
     __m512i scaleIdx[2] = {_mm512_load_si512(kQ6KDecode.scale[0]), _mm512_load_si512(kQ6KDecode.scale[1])};
 
     static int64_t units(int64_t k) { return k / kQKK; }
-    HEARTH_DECODE_TARGET void add(const uint8_t* row, const uint8_t* act, int64_t from, int64_t to, Sums& s) const {
+    HEARTH_DECODE_TARGET void step(const uint8_t* row, const uint8_t* act, int64_t ib, Sums& s) const {
         const __m512i low4 = _mm512_set1_epi8(0x0F), top2 = _mm512_set1_epi8(0x30);
-        const auto* w = reinterpret_cast<const BlockQ6_K*>(row);
-        const auto* a = reinterpret_cast<const BlockQ8_K*>(act);
-        for (int64_t ib = from; ib < to; ++ib) {
-            const BlockQ6_K& b = w[ib];
-            const BlockQ8_K& ab = a[ib];
-            for (int line = 0; line < 4; ++line) HEARTH_DECODE_PREFETCH(reinterpret_cast<const char*>(&b) + 64 * line);
-            const __m256i sc16 =
-                _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
-            const __m512i sc = _mm512_castsi256_si512(sc16);
-            __m512i isum = _mm512_setzero_si512();
-            for (int h = 0; h < 2; ++h) {
-                const __m512i ql = _mm512_loadu_si512(b.ql + 64 * h);
-                const __m512i qh = _mm512_broadcast_i64x4(
-                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h)));
-                // a | (b & c): the nibble with the two top bits put in place.
-                const __m512i lo = _mm512_ternarylogic_epi32(_mm512_and_si512(ql, low4),
-                                                             _mm512_sllv_epi16(qh, shiftLo), top2, 0xF8);
-                const __m512i hi =
-                    _mm512_ternarylogic_epi32(highNibbles(ql), _mm512_srlv_epi16(qh, shiftHi), top2, 0xF8);
-                const __m512i sLo =
-                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(ab.qs + 128 * h));
-                const __m512i sHi =
-                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_loadu_si512(ab.qs + 128 * h + 64));
-                // At most 4 * 63 * 127 < 2^15: the packed sums are exact.
-                isum = _mm512_dpwssd_epi32(isum, _mm512_packs_epi32(sLo, sHi),
-                                           _mm512_permutexvar_epi16(scaleIdx[h], sc));
-            }
-            // The stored quants are q + 32: subtract 32 * scale * (the sub-block's activation sum).
-            const __m256i bias =
-                _mm256_madd_epi16(sc16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.bsums)));
-            isum = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(bias, 5)));
-            s.acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(halfToFloat(b.d) * ab.d), s.acc);
+        const BlockQ6_K& b = reinterpret_cast<const BlockQ6_K*>(row)[ib];
+        const BlockQ8_K& ab = reinterpret_cast<const BlockQ8_K*>(act)[ib];
+        for (int line = 0; line < 4; ++line) HEARTH_DECODE_PREFETCH(reinterpret_cast<const char*>(&b) + 64 * line);
+        const __m256i sc16 =
+            _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+        const __m512i sc = _mm512_castsi256_si512(sc16);
+        __m512i isum = _mm512_setzero_si512();
+        for (int h = 0; h < 2; ++h) {
+            const __m512i ql = _mm512_loadu_si512(b.ql + 64 * h);
+            const __m512i qh = _mm512_broadcast_i64x4(
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h)));
+            // a | (b & c): the nibble with the two top bits put in place.
+            const __m512i lo = _mm512_ternarylogic_epi32(_mm512_and_si512(ql, low4),
+                                                         _mm512_sllv_epi16(qh, shiftLo), top2, 0xF8);
+            const __m512i hi =
+                _mm512_ternarylogic_epi32(highNibbles(ql), _mm512_srlv_epi16(qh, shiftHi), top2, 0xF8);
+            const __m512i sLo =
+                _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(ab.qs + 128 * h));
+            const __m512i sHi =
+                _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_loadu_si512(ab.qs + 128 * h + 64));
+            // At most 4 * 63 * 127 < 2^15: the packed sums are exact.
+            isum = _mm512_dpwssd_epi32(isum, _mm512_packs_epi32(sLo, sHi),
+                                       _mm512_permutexvar_epi16(scaleIdx[h], sc));
         }
+        // The stored quants are q + 32: subtract 32 * scale * (the sub-block's activation sum).
+        const __m256i bias =
+            _mm256_madd_epi16(sc16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.bsums)));
+        isum = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(bias, 5)));
+        s.acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(halfToFloat(b.d) * ab.d), s.acc);
     }
     HEARTH_DECODE_TARGET static __m512 lanes(const Sums& s) { return s.acc; }
     static float tail(int64_t, const uint8_t*, const uint8_t*) { return 0.0f; }
     static bool hasTail(int64_t) { return false; }
 };
+
+// Steps [from, to) of one row: the kernel's own walk where it has one (Q8N4Rows), else its steps
+// in turn, on sums kept in registers.
+template <class Kernel>
+HEARTH_DECODE_TARGET void addSteps(const Kernel& kernel, const uint8_t* w, const uint8_t* a, int64_t from,
+                                   int64_t to, typename Kernel::Sums& s) {
+    if constexpr (requires { kernel.add(w, a, from, to, s); }) {
+        kernel.add(w, a, from, to, s);
+    } else {
+        typename Kernel::Sums local = s;
+        for (int64_t u = from; u < to; ++u) kernel.step(w, a, u, local);
+        s = local;
+    }
+}
+
+// Steps [from, to) of two rows against the same activations, a step of each in turn: two
+// independent chains of work, and the activations come from L1 for the second.
+template <class Kernel>
+HEARTH_DECODE_TARGET void addStepsPair(const Kernel& kernel, const uint8_t* wa, const uint8_t* wb, const uint8_t* a,
+                                       int64_t from, int64_t to, typename Kernel::Sums& sa,
+                                       typename Kernel::Sums& sb) {
+    typename Kernel::Sums la = sa, lb = sb;
+    for (int64_t u = from; u < to; ++u) {
+        kernel.step(wa, a, u, la);
+        kernel.step(wb, a, u, lb);
+    }
+    sa = la;
+    sb = lb;
+}
 
 // DotFn over a decode kernel: one row against `cols` activation columns.
 template <class Kernel>
@@ -416,14 +443,15 @@ HEARTH_DECODE_TARGET void dotDecode(int64_t k, const void* weight, const void* a
     for (int c = 0; c < cols; ++c) {
         const auto* a = static_cast<const uint8_t*>(act) + static_cast<size_t>(c) * stride;
         typename Kernel::Sums sums;
-        kernel.add(w, a, 0, Kernel::units(k), sums);
+        addSteps(kernel, w, a, 0, Kernel::units(k), sums);
         out[c] = _mm512_reduce_add_ps(Kernel::lanes(sums)) + Kernel::tail(k, w, a);
     }
 }
 
-// RowsDotFn over a decode kernel. A row of each run goes in lockstep, ~1 KiB of one then ~1 KiB
-// of the other, so that each core keeps two memory streams going: at k = 8192 this read ~10 %
-// faster than taking whole rows in turn, at k = 2048 the same (bench/backends/matmul_bench.cpp).
+// RowsDotFn over a decode kernel. A row of each run goes in lockstep, so that each core keeps two
+// memory streams going (at k = 8192 ~10 % faster than taking whole rows in turn). The two rows
+// take steps in turn (addStepsPair): one core's rate from L2 rose 7-14 % for every type over
+// ~1 KiB of one row, then ~1 KiB of the other (docs/performance.md, "Decode, tenth pass").
 // Two such pairs at a time share the lane sums.
 template <class Kernel>
 HEARTH_DECODE_TARGET void rowsDecode(int64_t k, size_t rowBytes, RowRun ra, RowRun rb, const void* act) {
@@ -438,17 +466,13 @@ HEARTH_DECODE_TARGET void rowsDecode(int64_t k, size_t rowBytes, RowRun ra, RowR
         typename Kernel::Sums sa, sb;
         const uint8_t* wa = row(ra, r);
         const uint8_t* wb = row(rb, r);
-        for (int64_t u = 0; u < units; u += Kernel::kSliceUnits) {
-            const int64_t end = u + Kernel::kSliceUnits < units ? u + Kernel::kSliceUnits : units;
-            kernel.add(wa, a, u, end, sa);
-            kernel.add(wb, a, u, end, sb);
-        }
+        addStepsPair(kernel, wa, wb, a, 0, units, sa, sb);
         va = Kernel::lanes(sa);
         vb = Kernel::lanes(sb);
     };
     auto single = [&](const RowRun& run, int64_t r) {
         typename Kernel::Sums sums;
-        kernel.add(row(run, r), a, 0, units, sums);
+        addSteps(kernel, row(run, r), a, 0, units, sums);
         return Kernel::lanes(sums);
     };
     const int64_t both = ra.rows < rb.rows ? ra.rows : rb.rows;
