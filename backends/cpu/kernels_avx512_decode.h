@@ -56,8 +56,6 @@ alignas(64) constexpr Q40DecodeTables kQ40Decode{};
 //   Sums             the running partial sums of one row
 //   units(k)         the row's steps (Q4_0: 4-block groups; K-quants: super-blocks)
 //   step(w, a, u, sums)      step u of row w against activation column a (prefetch included)
-//   add(w, a, u0, u1, sums)  optional: steps [u0, u1) of one row, where the kernel has a faster
-//                    walk of its own than step() in turn
 //   lanes(sums)      a vector whose lane sum is the row's dot over its whole steps
 //   tail(k, w, a)    what the steps leave out (Q4_0's blocks after the last whole group), and
 //   hasTail(k)       whether there is any
@@ -91,35 +89,20 @@ inline float groupTail(int64_t k, const uint8_t* row, const uint8_t* a) {
 }
 
 // The kernels on Q8N4 activations (Q4_0, Q5_0, Q8_0): `Kernel::group(weights, activations,
-// acc)` does one group of four blocks (Kernel::kGroupBytes of weights); this walks a row's groups
-// two at a time into two accumulators, so that consecutive groups' FMAs do not wait on each other.
+// acc)` does one group of four blocks (Kernel::kGroupBytes of weights); a step is one group.
 template <class Kernel, class Block>
 struct Q8N4Rows {
     struct Sums {
-        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+        __m512 acc = _mm512_setzero_ps();
     };
     static int64_t units(int64_t k) { return k / kQK / kDecodeGroup; }
-    HEARTH_DECODE_TARGET void add(const uint8_t* w, const uint8_t* a, int64_t g, int64_t end, Sums& s) const {
-        const auto& kernel = static_cast<const Kernel&>(*this);
-        constexpr int64_t bytes = Kernel::kGroupBytes;
-        __m512 acc0 = s.acc0, acc1 = s.acc1;
-        for (; g + 2 <= end; g += 2) {
-            const uint8_t* p = w + bytes * g;
-            for (int64_t line = 0; line < 2 * bytes; line += 64) HEARTH_DECODE_PREFETCH(p + line);
-            acc0 = kernel.group(p, a + kDecodeGroupBytes * g, acc0);
-            acc1 = kernel.group(p + bytes, a + kDecodeGroupBytes * (g + 1), acc1);
-        }
-        if (g < end) acc0 = kernel.group(w + bytes * g, a + kDecodeGroupBytes * g, acc0);
-        s.acc0 = acc0;
-        s.acc1 = acc1;
-    }
     HEARTH_DECODE_TARGET void step(const uint8_t* w, const uint8_t* a, int64_t g, Sums& s) const {
         constexpr int64_t bytes = Kernel::kGroupBytes;
         const uint8_t* p = w + bytes * g;
         for (int64_t line = 0; line < bytes; line += 64) HEARTH_DECODE_PREFETCH(p + line);
-        s.acc0 = static_cast<const Kernel&>(*this).group(p, a + kDecodeGroupBytes * g, s.acc0);
+        s.acc = static_cast<const Kernel&>(*this).group(p, a + kDecodeGroupBytes * g, s.acc);
     }
-    HEARTH_DECODE_TARGET static __m512 lanes(const Sums& s) { return _mm512_add_ps(s.acc0, s.acc1); }
+    HEARTH_DECODE_TARGET static __m512 lanes(const Sums& s) { return s.acc; }
     static float tail(int64_t k, const uint8_t* row, const uint8_t* a) { return groupTail<Block>(k, row, a); }
     static bool hasTail(int64_t k) { return k / kQK % kDecodeGroup != 0; }
 };
@@ -405,18 +388,14 @@ struct Q6KDecode {
     static bool hasTail(int64_t) { return false; }
 };
 
-// Steps [from, to) of one row: the kernel's own walk where it has one (Q8N4Rows), else its steps
-// in turn, on sums kept in registers.
+// Steps [from, to) of one row, on sums kept in registers (the weights are bytes, so the compiler
+// must assume that stores to `s` alias them).
 template <class Kernel>
 HEARTH_DECODE_TARGET void addSteps(const Kernel& kernel, const uint8_t* w, const uint8_t* a, int64_t from,
                                    int64_t to, typename Kernel::Sums& s) {
-    if constexpr (requires { kernel.add(w, a, from, to, s); }) {
-        kernel.add(w, a, from, to, s);
-    } else {
-        typename Kernel::Sums local = s;
-        for (int64_t u = from; u < to; ++u) kernel.step(w, a, u, local);
-        s = local;
-    }
+    typename Kernel::Sums local = s;
+    for (int64_t u = from; u < to; ++u) kernel.step(w, a, u, local);
+    s = local;
 }
 
 // Steps [from, to) of two rows against the same activations, a step of each in turn: two
