@@ -74,8 +74,10 @@ bool CpuBackend::tryAttentionTiled(float* out, const float* q, const char* kCach
 
 #if defined(HEARTH_CPU_X86)
 // One part per thread, each a contiguous range of positions (whole 16-key blocks, at least 64
-// each) of every kv head, read front to back; the parts' unnormalised values are then merged,
-// the heads shared out between the threads. (Splitting the kv heads between the threads instead
+// each) of every kv head, read front to back; the parts' unnormalised values are then merged on
+// the calling thread: a second parallel region for the merge cost more than it shared out (24
+// layers of qwen2.5-0.5b shapes at 576 positions, cold: 0.57-0.58 against 0.54-0.56 ms at the
+// best; bench/backends/attention_bench.cpp). (Splitting the kv heads between the threads instead
 // needs no merge, but ran ~10 % slower from DRAM and from the caches:
 // bench/backends/attention_bench.cpp.) From 32 to 127 positions, where one part would leave the
 // other threads idle (and asleep by the next op: a sleeping worker made the o projection after it
@@ -106,7 +108,7 @@ void CpuBackend::attentionDecode(float* out, const float* q, const char* kCache,
         const int64_t to = part + 1 == parts ? keys : keys * (part + 1) / parts / 16 * 16;
         attentionDecodePartAvx512(step, from, to, 0, kvHeads, accOf(part), maxOf(part), sumOf(part), scratchFloats());
     };
-    auto merge = [&](int64_t begin, int64_t end, int) {
+    auto merge = [&](int64_t begin, int64_t end) {
         // A part is weighed by exp(m - top), subnormal for a part whose scores lie 87-103 below
         // the best part's: the merge of llama-3.2-1b's 32 heads took 33 us instead of 4 without
         // the flags (random-weight model, 512-640 positions).
@@ -152,7 +154,7 @@ void CpuBackend::attentionDecode(float* out, const float* q, const char* kCache,
         return;
     }
     pool_.run(run);
-    pool_.parallelFor(heads, (heads + parts - 1) / parts, merge);
+    merge(0, heads);
 }
 #endif
 
