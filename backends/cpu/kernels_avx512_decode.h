@@ -388,29 +388,28 @@ struct Q6KDecode {
     static bool hasTail(int64_t) { return false; }
 };
 
-// Steps [from, to) of one row, on sums kept in registers (the weights are bytes, so the compiler
-// must assume that stores to `s` alias them).
+// The lane sums of one row's `units` steps. The sums are locals, so they stay in registers (the
+// weights are bytes, and the compiler must assume that stores through a reference alias them).
 template <class Kernel>
-HEARTH_DECODE_TARGET void addSteps(const Kernel& kernel, const uint8_t* w, const uint8_t* a, int64_t from,
-                                   int64_t to, typename Kernel::Sums& s) {
-    typename Kernel::Sums local = s;
-    for (int64_t u = from; u < to; ++u) kernel.step(w, a, u, local);
-    s = local;
+HEARTH_DECODE_TARGET __m512 rowLanes(const Kernel& kernel, const uint8_t* w, const uint8_t* a,
+                                     int64_t units) {
+    typename Kernel::Sums s;
+    for (int64_t u = 0; u < units; ++u) kernel.step(w, a, u, s);
+    return Kernel::lanes(s);
 }
 
-// Steps [from, to) of two rows against the same activations, a step of each in turn: two
-// independent chains of work, and the activations come from L1 for the second.
+// The same for two rows against the same activations, a step of each in turn: two independent
+// chains of work, and the second row finds the activations in L1.
 template <class Kernel>
-HEARTH_DECODE_TARGET void addStepsPair(const Kernel& kernel, const uint8_t* wa, const uint8_t* wb, const uint8_t* a,
-                                       int64_t from, int64_t to, typename Kernel::Sums& sa,
-                                       typename Kernel::Sums& sb) {
-    typename Kernel::Sums la = sa, lb = sb;
-    for (int64_t u = from; u < to; ++u) {
-        kernel.step(wa, a, u, la);
-        kernel.step(wb, a, u, lb);
+HEARTH_DECODE_TARGET void pairLanes(const Kernel& kernel, const uint8_t* wa, const uint8_t* wb,
+                                    const uint8_t* a, int64_t units, __m512& va, __m512& vb) {
+    typename Kernel::Sums sa, sb;
+    for (int64_t u = 0; u < units; ++u) {
+        kernel.step(wa, a, u, sa);
+        kernel.step(wb, a, u, sb);
     }
-    sa = la;
-    sb = lb;
+    va = Kernel::lanes(sa);
+    vb = Kernel::lanes(sb);
 }
 
 // DotFn over a decode kernel: one row against `cols` activation columns.
@@ -421,16 +420,14 @@ HEARTH_DECODE_TARGET void dotDecode(int64_t k, const void* weight, const void* a
     const auto* w = static_cast<const uint8_t*>(weight);
     for (int c = 0; c < cols; ++c) {
         const auto* a = static_cast<const uint8_t*>(act) + static_cast<size_t>(c) * stride;
-        typename Kernel::Sums sums;
-        addSteps(kernel, w, a, 0, Kernel::units(k), sums);
-        out[c] = _mm512_reduce_add_ps(Kernel::lanes(sums)) + Kernel::tail(k, w, a);
+        out[c] = _mm512_reduce_add_ps(rowLanes(kernel, w, a, Kernel::units(k))) + Kernel::tail(k, w, a);
     }
 }
 
 // RowsDotFn over a decode kernel. A row of each run goes in lockstep, so that each core keeps two
 // memory streams going (at k = 8192 ~10 % faster than taking whole rows in turn). The two rows
-// take steps in turn (addStepsPair): one core's rate from L2 rose 7-14 % for every type over
-// ~1 KiB of one row, then ~1 KiB of the other (docs/performance.md, "Decode, tenth pass").
+// take steps in turn (pairLanes): one core's rate from L2 was 7-14 % higher for every type than
+// with ~1 KiB of one row, then ~1 KiB of the other (docs/performance.md, "Decode, tenth pass").
 // Two such pairs at a time share the lane sums.
 template <class Kernel>
 HEARTH_DECODE_TARGET void rowsDecode(int64_t k, size_t rowBytes, RowRun ra, RowRun rb, const void* act) {
@@ -442,18 +439,9 @@ HEARTH_DECODE_TARGET void rowsDecode(int64_t k, size_t rowBytes, RowRun ra, RowR
     };
     // The dots of rows r of ra and rb, as two lane vectors.
     auto pair = [&](int64_t r, __m512& va, __m512& vb) {
-        typename Kernel::Sums sa, sb;
-        const uint8_t* wa = row(ra, r);
-        const uint8_t* wb = row(rb, r);
-        addStepsPair(kernel, wa, wb, a, 0, units, sa, sb);
-        va = Kernel::lanes(sa);
-        vb = Kernel::lanes(sb);
+        pairLanes(kernel, row(ra, r), row(rb, r), a, units, va, vb);
     };
-    auto single = [&](const RowRun& run, int64_t r) {
-        typename Kernel::Sums sums;
-        addSteps(kernel, row(run, r), a, 0, units, sums);
-        return Kernel::lanes(sums);
-    };
+    auto single = [&](const RowRun& run, int64_t r) { return rowLanes(kernel, row(run, r), a, units); };
     const int64_t both = ra.rows < rb.rows ? ra.rows : rb.rows;
     int64_t r = 0;
     for (; r + 2 <= both; r += 2) {
