@@ -143,57 +143,79 @@ double fastestReadPass(cpu::ThreadPool& pool, const char* data, size_t bytes, st
 
 }  // namespace
 
-MemoryBandwidth measureMemoryBandwidthDetailed(int threads, double bufferMiB) {
-    MemoryBandwidth result;
-    cpu::ThreadPool pool(threads > 0 ? threads : cpu::physicalCoreCount());
+struct MemoryBandwidthProbe::State {
+    cpu::ThreadPool pool;
+    size_t bytes = 0;
+    std::unique_ptr<void, FreeDeleter> src, dst;
+    std::vector<uint64_t> sums;
+
+    explicit State(int threads) : pool(threads > 0 ? threads : cpu::physicalCoreCount()) {}
+    char* source() const { return static_cast<char*>(src.get()); }
+    char* destination() const { return static_cast<char*>(dst.get()); }
+    // Thread t's share of a buffer, whole pages.
+    void slice(int t, size_t& begin, size_t& len) const {
+        const int n = pool.threads();
+        const size_t per = bytes / static_cast<size_t>(n) / 4096 * 4096;
+        begin = per * static_cast<size_t>(t);
+        len = t == n - 1 ? bytes - begin : per;
+    }
+};
+
+MemoryBandwidthProbe::MemoryBandwidthProbe(int threads, double bufferMiB) : state_(std::make_unique<State>(threads)) {
+    State& s = *state_;
     if (bufferMiB <= 0) bufferMiB = std::max(1024.0, 2 * lastLevelCacheMiB());
     bufferMiB = std::min(bufferMiB, std::max(64.0, availableMiB() / 4));
-    const size_t bytes = static_cast<size_t>(bufferMiB * 1024 * 1024) / 4096 * 4096;
-    std::unique_ptr<void, FreeDeleter> a(std::aligned_alloc(4096, bytes)), b(std::aligned_alloc(4096, bytes));
-    if (!a || !b) throw BackendError("membw: cannot allocate two buffers of " + std::to_string(bytes >> 20) + " MiB");
-    auto* src = static_cast<char*>(a.get());
-    auto* dst = static_cast<char*>(b.get());
+    s.bytes = static_cast<size_t>(bufferMiB * 1024 * 1024) / 4096 * 4096;
+    s.src.reset(std::aligned_alloc(4096, s.bytes));
+    s.dst.reset(std::aligned_alloc(4096, s.bytes));
+    if (!s.src || !s.dst)
+        throw BackendError("membw: cannot allocate two buffers of " + std::to_string(s.bytes >> 20) + " MiB");
 #if defined(__linux__)
     // 2 MiB pages where the system gives them: with 4 KiB pages the prefetchers restart at every
     // page and the figure would understate what the memory delivers (the CPU backend asks the
     // same for the weights).
-    ::madvise(src, bytes, MADV_HUGEPAGE);
-    ::madvise(dst, bytes, MADV_HUGEPAGE);
+    ::madvise(s.source(), s.bytes, MADV_HUGEPAGE);
+    ::madvise(s.destination(), s.bytes, MADV_HUGEPAGE);
 #endif
-    const int n = pool.threads();
-    auto slice = [&](int t, size_t& begin, size_t& len) {
-        size_t per = bytes / static_cast<size_t>(n) / 4096 * 4096;
-        begin = per * static_cast<size_t>(t);
-        len = t == n - 1 ? bytes - begin : per;
-    };
     // Touch every page from the thread that will use it.
-    pool.run([&](int t, int) {
+    s.pool.run([&](int t, int) {
         size_t begin, len;
-        slice(t, begin, len);
-        std::memset(src + begin, 1, len);
-        std::memset(dst + begin, 0, len);
+        s.slice(t, begin, len);
+        std::memset(s.source() + begin, 1, len);
+        std::memset(s.destination() + begin, 0, len);
     });
+    s.sums.assign(static_cast<size_t>(s.pool.threads()), 0);
+}
+
+MemoryBandwidthProbe::~MemoryBandwidthProbe() = default;
+
+MemoryBandwidth MemoryBandwidthProbe::measure() {
+    State& s = *state_;
     double bestCopy = 1e30, bestRead = 1e30;
-    std::vector<uint64_t> sums(static_cast<size_t>(n));
     for (int rep = 0; rep < 3; ++rep) {
         auto start = std::chrono::steady_clock::now();
-        pool.run([&](int t, int) {
+        s.pool.run([&](int t, int) {
             size_t begin, len;
-            slice(t, begin, len);
-            std::memcpy(dst + begin, src + begin, len);
+            s.slice(t, begin, len);
+            std::memcpy(s.destination() + begin, s.source() + begin, len);
         });
         bestCopy = std::min(bestCopy, seconds(start));
-        bestRead = std::min(bestRead, fastestReadPass(pool, src, bytes, sums));
+        bestRead = std::min(bestRead, fastestReadPass(s.pool, s.source(), s.bytes, s.sums));
     }
     // The sums are checked so the compiler cannot drop the reads.
     uint64_t total = 0;
-    for (auto s : sums) total += s;
+    for (auto v : s.sums) total += v;
     if (total == 0) throw BackendError("membw: the read pass saw only zeros");
-    result.copyGBs = 2.0 * static_cast<double>(bytes) / bestCopy / 1e9;
-    result.readGBs = static_cast<double>(bytes) / bestRead / 1e9;
-    result.threads = n;
-    result.bufferMiB = static_cast<double>(bytes) / (1024.0 * 1024.0);
+    MemoryBandwidth result;
+    result.copyGBs = 2.0 * static_cast<double>(s.bytes) / bestCopy / 1e9;
+    result.readGBs = static_cast<double>(s.bytes) / bestRead / 1e9;
+    result.threads = s.pool.threads();
+    result.bufferMiB = static_cast<double>(s.bytes) / (1024.0 * 1024.0);
     return result;
+}
+
+MemoryBandwidth measureMemoryBandwidthDetailed(int threads, double bufferMiB) {
+    return MemoryBandwidthProbe(threads, bufferMiB).measure();
 }
 
 double measureMemoryBandwidth(int threads) { return measureMemoryBandwidthDetailed(threads).copyGBs; }

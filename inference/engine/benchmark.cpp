@@ -191,7 +191,10 @@ BenchResult runBenchmark(const std::filesystem::path& path, LoadOptions lo, int 
 
     BenchResult r;
     r.loadAverage = loadAverage();
-    const bool cpuBandwidth = measureBandwidth && !gpu;
+    // One probe for every run's measurement: its buffers stay allocated until the end, so that no
+    // run follows a free of them (see MemoryBandwidthProbe).
+    std::unique_ptr<MemoryBandwidthProbe> probe;
+    if (measureBandwidth && !gpu) probe = std::make_unique<MemoryBandwidthProbe>(lo.threads);
     for (int rep = 0; rep < repetitions; ++rep) {
         if (rep > 0) session.reset();
         BenchRun run;
@@ -209,13 +212,14 @@ BenchResult runBenchmark(const std::filesystem::path& path, LoadOptions lo, int 
         r.decodeCpuSeconds += cpuSeconds() - c0;
         run.prefillTps = p / prefillSeconds;
         run.decodeTps = n / decodeSeconds;
-        if (cpuBandwidth) {
-            const MemoryBandwidth bw = measureMemoryBandwidthDetailed(lo.threads);
+        if (probe) {
+            const MemoryBandwidth bw = probe->measure();
             run.membwCopyGBs = bw.copyGBs;
             run.membwReadGBs = bw.readGBs;
         }
         r.runs.push_back(run);
     }
+    probe.reset();  // before the resident memory below is read
     auto medianOf = [&](double BenchRun::*field) {
         std::vector<double> v;
         for (const auto& run : r.runs) v.push_back(run.*field);
