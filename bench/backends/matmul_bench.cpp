@@ -96,26 +96,46 @@ struct Result {
     size_t weightBytes;
 };
 
+// Host memory for the weight copies, one block for the whole run, grown only when a shape needs
+// more. A block freed after each shape was taken back by the VM's host ~2 s later (free page
+// reporting), while the next shape was being timed: see MemoryBandwidthProbe in membw.h.
+class WeightPool {
+public:
+    uint8_t* reserve(size_t bytes) {
+        // Pages as a model file gets them from the CPU backend (2 MiB, asked before the first
+        // touch), or 4 KiB ones with --small-pages.
+        const size_t huge = size_t{2} << 20;
+        bytes = (bytes + huge - 1) / huge * huge;
+        if (bytes > bytes_) {
+            data_.reset(static_cast<uint8_t*>(std::aligned_alloc(huge, bytes)));
+            if (!data_) {
+                std::fprintf(stderr, "cannot allocate the weight pool\n");
+                std::exit(1);
+            }
+            ::madvise(data_.get(), bytes, gSmallPages ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
+            bytes_ = bytes;
+        }
+        return data_.get();
+    }
+
+private:
+    std::unique_ptr<uint8_t, decltype(&std::free)> data_{nullptr, &std::free};
+    size_t bytes_ = 0;
+};
+
 // Times matmul of an {k, rows} weight of `type` against n columns, cycling through enough copies
 // to exceed poolMiB. Returns seconds per call (best of several rounds).
-Result timeMatmul(Backend& be, DType type, int64_t rows, int64_t k, int64_t n, double poolMiB, std::mt19937& rng) {
+Result timeMatmul(Backend& be, WeightPool& pool, DType type, int64_t rows, int64_t k, int64_t n, double poolMiB,
+                  std::mt19937& rng) {
     std::normal_distribution<float> dist(0.0f, 1.0f);
     std::vector<float> w(static_cast<size_t>(rows * k));
     for (auto& v : w) v = dist(rng);
     auto one = testref::quantize(type, w, rows, k);
     const size_t bytes = one.size();
     const size_t copies = std::max<size_t>(1, static_cast<size_t>(poolMiB * 1024 * 1024 / static_cast<double>(bytes)));
-    // Pages as a model file gets them from the CPU backend (2 MiB, asked before the first
-    // touch), or 4 KiB ones with --small-pages.
-    const size_t huge = size_t{2} << 20, poolBytes = (bytes * copies + huge - 1) / huge * huge;
-    std::unique_ptr<uint8_t, decltype(&std::free)> pool(static_cast<uint8_t*>(std::aligned_alloc(huge, poolBytes)), &std::free);
-    if (!pool) {
-        std::fprintf(stderr, "cannot allocate the weight pool\n");
-        std::exit(1);
-    }
-    ::madvise(pool.get(), poolBytes, gSmallPages ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
-    for (size_t c = 0; c < copies; ++c) std::memcpy(pool.get() + c * bytes, one.data(), bytes);
-    auto weights = be.loadWeights(pool.get(), bytes * copies);
+    uint8_t* base = pool.reserve(bytes * copies);
+    for (size_t c = 0; c < copies; ++c) std::memcpy(base + c * bytes, one.data(), bytes);
+    auto weights = be.loadWeights(base, bytes * copies);
 
     std::vector<float> x(static_cast<size_t>(k * n));
     for (auto& v : x) v = dist(rng);
@@ -196,7 +216,10 @@ int main(int argc, char** argv) {
     BackendRegistry registry;
     const std::unique_ptr<Backend> be = bench::openBackend(registry, opt.device, opt.threads);
     if (!be) return 1;
-    auto bw = measureMemoryBandwidthDetailed(opt.threads);
+    // The probe's buffers stay allocated until the end, for the same reason as the weight pool.
+    MemoryBandwidthProbe probe(opt.threads);
+    const MemoryBandwidth bw = probe.measure();
+    WeightPool pool;
     std::printf("device: %s (%s)\n", be->device().name.c_str(), be->device().id.c_str());
     std::string features;
     for (const auto& f : be->device().features) features += f + " ";
@@ -218,13 +241,13 @@ int main(int argc, char** argv) {
                             static_cast<long long>(rows), static_cast<long long>(k));
                 continue;
             }
-            auto r1 = timeMatmul(*be, type, rows, k, 1, opt.poolMiB, rng);
+            auto r1 = timeMatmul(*be, pool, type, rows, k, 1, opt.poolMiB, rng);
             double gbs = static_cast<double>(r1.weightBytes) / r1.seconds / 1e9;
             double gf64 = 0, gf512 = 0;
             if (opt.prefill && rows == 4096) {
-                auto r64 = timeMatmul(*be, type, rows, k, 64, 64, rng);
+                auto r64 = timeMatmul(*be, pool, type, rows, k, 64, 64, rng);
                 gf64 = 2.0 * rows * k * 64 / r64.seconds / 1e9;
-                auto r512 = timeMatmul(*be, type, rows, k, 512, 64, rng);
+                auto r512 = timeMatmul(*be, pool, type, rows, k, 512, 64, rng);
                 gf512 = 2.0 * rows * k * 512 / r512.seconds / 1e9;
             }
             std::printf("%-6s %6lldx%-5lld %9.1f %9.1f %7.0f%% %9.1f %10.1f %10.1f\n",
