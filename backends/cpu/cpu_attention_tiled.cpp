@@ -4,7 +4,6 @@
 // step's token goes to the few-row kernel, one tile per kv head.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -16,7 +15,7 @@ namespace hearth::cpu {
 
 bool CpuBackend::blockedKeys(int64_t hd) const {
 #if defined(HEARTH_CPU_X86)
-    return tiledAttentionFits(hd) && std::strcmp(kernels_.name, "avx512") == 0;
+    return tiledAttentionFits(hd) && avx512_;
 #else
     (void)hd;
     return false;

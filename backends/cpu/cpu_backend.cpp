@@ -4,7 +4,7 @@
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/flush_denormals.h"
 #include "backends/cpu/key_blocks.h"
-#include "backends/cpu/silu_avx512.h"
+#include "backends/cpu/elementwise_avx512.h"
 
 #include <algorithm>
 #include <cmath>
@@ -50,6 +50,15 @@ std::string shape(const Tensor& t) {
 }
 
 }  // namespace
+
+bool CpuBackend::avx512Table(const KernelTable& kernels) {
+#if defined(HEARTH_CPU_X86)
+    return std::strcmp(kernels.name, "avx512") == 0;
+#else
+    (void)kernels;
+    return false;
+#endif
+}
 
 CpuBackend::CpuBackend(DeviceInfo info, const BackendOptions& options)
     : info_(std::move(info)),
@@ -101,6 +110,12 @@ void CpuBackend::rmsNorm(const Tensor& out, const Tensor& x, const Tensor& weigh
     pool_.parallelFor(rows, std::max<int64_t>(1, kParallelElements / d), [&](int64_t b, int64_t e, int) {
         for (int64_t r = b; r < e; ++r) {
             const float* xr = in + r * d;
+#if defined(HEARTH_CPU_X86)
+            if (avx512_) {
+                rmsNormRowAvx512(xr, wv, o + r * d, d, eps);
+                continue;
+            }
+#endif
             // Eight running sums: one would be a chain of d dependent double adds (~4 us at
             // d = 2048, a few percent of a small model's decode step over all its norms).
             constexpr int kSums = 8;
@@ -379,14 +394,9 @@ void CpuBackend::siluMul(const Tensor& out, const Tensor& gate, const Tensor& up
     float* o = data<float>(out, op, "out");
     const float* g = data<const float>(gate, op, "gate");
     const float* u = data<const float>(up, op, "up");
-#if defined(HEARTH_CPU_X86)
-    const bool avx512 = std::strcmp(kernels_.name, "avx512") == 0;  // silu_avx512.cpp
-#else
-    const bool avx512 = false;
-#endif
     pool_.parallelFor(n, kParallelElements, [&](int64_t b, int64_t e, int) {
 #if defined(HEARTH_CPU_X86)
-        if (avx512) return siluMulAvx512(g + b, u + b, o + b, e - b);
+        if (avx512_) return siluMulAvx512(g + b, u + b, o + b, e - b);
 #endif
         for (int64_t i = b; i < e; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
     });
@@ -401,6 +411,9 @@ void CpuBackend::add(const Tensor& out, const Tensor& a, const Tensor& b) {
     const float* x = data<const float>(a, op, "a");
     const float* y = data<const float>(b, op, "b");
     pool_.parallelFor(n, kParallelElements, [&](int64_t begin, int64_t end, int) {
+#if defined(HEARTH_CPU_X86)
+        if (avx512_) return addAvx512(x + begin, y + begin, o + begin, end - begin);
+#endif
         for (int64_t i = begin; i < end; ++i) o[i] = x[i] + y[i];
     });
 }

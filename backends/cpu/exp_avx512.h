@@ -1,6 +1,6 @@
 // e^x on 16 floats with AVX-512, for the AVX-512 translation units only (attention_avx512.cpp,
-// silu_avx512.cpp): internal linkage, so no copy compiled with AVX-512 flags can be picked for
-// code that runs on other CPUs.
+// elementwise_avx512.cpp): internal linkage, so no copy compiled with AVX-512 flags can be picked
+// for code that runs on other CPUs.
 #pragma once
 
 #include <immintrin.h>
