@@ -51,15 +51,6 @@ std::string shape(const Tensor& t) {
 
 }  // namespace
 
-bool CpuBackend::avx512Table(const KernelTable& kernels) {
-#if defined(HEARTH_CPU_X86)
-    return std::strcmp(kernels.name, "avx512") == 0;
-#else
-    (void)kernels;
-    return false;
-#endif
-}
-
 CpuBackend::CpuBackend(DeviceInfo info, const BackendOptions& options)
     : info_(std::move(info)),
       kernels_(bestKernels()),

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <vector>
@@ -92,7 +93,6 @@ private:
     // Whether key caches of head dimension hd are kept in blocks of 16 positions (key_blocks.h):
     // with the AVX-512 kernels, whose attention reads them that way.
     bool blockedKeys(int64_t hd) const;
-    static bool avx512Table(const KernelTable& kernels);
     void storeBlockedKeys(void* cache, DType type, const KeyBlocks& layout, const float* rows,
                           const int32_t* pos, int64_t n);
 
@@ -101,7 +101,7 @@ private:
     const bool amx_ = amx::enabled(kernels_);  // after kernels_: initialised in this order
     // Whether the AVX-512 kernel table runs, which the other AVX-512 code (elementwise_avx512.cpp,
     // attention_avx512.cpp and its blocked key caches) goes with.
-    const bool avx512_ = avx512Table(kernels_);
+    const bool avx512_ = std::strcmp(kernels_.name, "avx512") == 0;
     ThreadPool pool_;
     CacheLineBytes actScratch_[kActFormats];  // one per ActFormat, reused between calls
     std::vector<uint16_t> kvRow_;             // storeKv: one key row converted to f16

@@ -36,28 +36,19 @@ void addAvx512(const float* a, const float* b, float* out, int64_t n) {
 }
 
 void rmsNormRowAvx512(const float* x, const float* w, float* out, int64_t n, float eps) {
-    // Four running sums of eight doubles: one would be a chain of dependent adds.
-    __m512d sum[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int half = 0; half < 2; ++half) {
-            const __m512 v = _mm512_loadu_ps(x + i + 16 * half);
-            const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-            const __m512d hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
-            sum[2 * half] = _mm512_fmadd_pd(lo, lo, sum[2 * half]);
-            sum[2 * half + 1] = _mm512_fmadd_pd(hi, hi, sum[2 * half + 1]);
-        }
-    for (; i < n; i += 16) {  // the masked-off lanes load as zeros
+    // Two running sums of eight doubles (the low and high halves of each vector); the masked-off
+    // lanes of a last, partial vector load as zeros.
+    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+    for (int64_t i = 0; i < n; i += 16) {
         const __m512 v = _mm512_maskz_loadu_ps(lanesFrom(i, n), x + i);
-        const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-        const __m512d hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
-        sum[0] = _mm512_fmadd_pd(lo, lo, sum[0]);
-        sum[1] = _mm512_fmadd_pd(hi, hi, sum[1]);
+        const __m512d vlo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+        const __m512d vhi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+        lo = _mm512_fmadd_pd(vlo, vlo, lo);
+        hi = _mm512_fmadd_pd(vhi, vhi, hi);
     }
-    const double total =
-        _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(sum[0], sum[1]), _mm512_add_pd(sum[2], sum[3])));
+    const double total = _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
     const __m512 r = _mm512_set1_ps(static_cast<float>(1.0 / std::sqrt(total / static_cast<double>(n) + eps)));
-    for (i = 0; i < n; i += 16) {
+    for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 m = lanesFrom(i, n);
         const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), r);
         _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, w + i)));
